@@ -41,8 +41,14 @@ def as_seed_sequence(seed: int | np.random.SeedSequence | None) -> np.random.See
 
 def spawn_streams(seed: np.random.SeedSequence) -> dict[str, np.random.Generator]:
     """One independent generator per process, keyed by :data:`STREAMS`."""
-    children = seed.spawn(len(STREAMS))
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+    # Built from (entropy, spawn_key) rather than seed.spawn(), which depends on how many
+    # children the object has already handed out: a reused SeedSequence must give the same run.
+    return {
+        name: np.random.default_rng(
+            np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1000 + i))
+        )
+        for i, name in enumerate(STREAMS)
+    }
 
 
 def seed_label(seed: np.random.SeedSequence) -> str:
