@@ -1,0 +1,1 @@
+"""Parameter sweeps and global sensitivity over scenarios (see model.sweep.runner)."""
