@@ -18,6 +18,7 @@ from model.errors import InputError
 COMMAND_MODULES = [
     "model.commands.run",
     "model.commands.validate",
+    "model.commands.fit_orders",
 ]
 
 EXIT_BAD_INPUT = 2

@@ -1,0 +1,207 @@
+"""The few, rich operators, as Mesa agents: platforms, the brand, the private operation, guides.
+
+Customers are arrays (model/population.py); these agents hold the operators' state (adstock,
+bans, budgets, accounts, groups, guides) and decide from it. The model calls them in the
+order documented on :class:`model.simulation.PrivateDomainModel`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from model.dynamics import acquisition as acq
+from model.ledger import to_fen
+from model.scenario.schema import Budget, Operation, Platform, Shock
+
+
+@dataclass
+class _Effect:
+    kind: str
+    factor: float
+    until: float  # exclusive day; inf for permanent
+
+
+class PlatformAgent(mesa.Agent):
+    """A rented public platform: CAC curve, adstock, take rate, bans and other shocks."""
+
+    def __init__(self, model: mesa.Model, name: str, index: int, cfg: Platform) -> None:
+        super().__init__(model)
+        self.name = name
+        self.index = index
+        self.cfg = cfg
+        self.carry = 0.0  # adstock S*_{t-1}
+        self.effects: list[_Effect] = []
+
+    # --- shocks -------------------------------------------------------------------------
+    def start_shock(self, shock: Shock, day: int) -> None:
+        """Begin a shock today (a ban for D days, a CAC jump, an algorithm change)."""
+        until = day + shock.duration_days if shock.duration_days is not None else math.inf
+        self.effects.append(_Effect(shock.kind, shock.factor, until))
+
+    def _active(self, kind: str, day: int) -> list[_Effect]:
+        return [e for e in self.effects if e.kind == kind and e.until > day]
+
+    def is_banned(self, day: int) -> bool:
+        """Whether the platform bans the brand today: no paid acquisition, no platform sales."""
+        return bool(self._active("ban", day))
+
+    def cac_multiplier(self, day: int) -> float:
+        """Product of active CAC-jump factors."""
+        return math.prod(e.factor for e in self._active("cac_jump", day))
+
+    def cap_multiplier(self, day: int) -> float:
+        """Product of active algorithm-change factors on the daily cap (reach)."""
+        return math.prod(e.factor for e in self._active("algorithm_change", day))
+
+    # --- acquisition --------------------------------------------------------------------
+    def expected_acquisitions(
+        self, spend: float, day: int, prospects_left: int, market_size: int
+    ) -> tuple[float, float]:
+        """Today's spend actually charged and expected new customers (saturating curve)."""
+        if self.is_banned(day):
+            spend = 0.0
+        self.carry = acq.adstock(spend, self.carry, self.cfg.adstock_theta)
+        c0 = acq.inflated_c0(
+            self.cfg.c0_yuan, self.cfg.cac_inflation_per_year, day, self.cac_multiplier(day)
+        )
+        cap = self.cfg.daily_cap * self.cap_multiplier(day)
+        return spend, acq.expected_new_customers(self.carry, c0, cap, prospects_left, market_size)
+
+
+class BrandAgent(mesa.Agent):
+    """The brand: its paid-acquisition budget schedule."""
+
+    def __init__(self, model: mesa.Model, budget: Budget, days: int) -> None:
+        super().__init__(model)
+        self.budget = budget
+        self.days = days
+
+    def spend_on(self, day: int) -> float:
+        """Total ad budget for a day (yuan), before the split across platforms."""
+        b = self.budget
+        if b.kind == "ramp" and self.days > 1:
+            base = b.per_day_yuan + (b.ramp_to_per_day_yuan - b.per_day_yuan) * day / (
+                self.days - 1
+            )
+        else:
+            base = b.per_day_yuan
+        if b.kind == "pulses":
+            base += sum(p.per_day_yuan for p in b.pulses if p.start_day <= day < p.start_day + p.days)
+        return base
+
+
+class GuideAgent(mesa.Agent):
+    """A shopping guide (导购): holds members, earns a salary and a commission on their GMV."""
+
+    def __init__(self, model: mesa.Model, index: int, hired_day: int) -> None:
+        super().__init__(model)
+        self.index = index
+        self.hired_day = hired_day
+        self.gmv_fen = 0
+        self.gross_profit_fen = 0
+        self.commission_fen = 0
+        self.salary_fen = 0
+
+    @property
+    def profit_fen(self) -> int:
+        """Per-guide P&L: gross profit on members' private orders − commission − salary."""
+        return self.gross_profit_fen - self.commission_fen - self.salary_fen
+
+
+class PrivateOperationAgent(mesa.Agent):
+    """The private operation: accounts or guides with capacity, community groups, their costs."""
+
+    def __init__(self, model: mesa.Model, cfg: Operation) -> None:
+        super().__init__(model)
+        self.cfg = cfg
+        self.mode = cfg.mode
+        if cfg.mode == "guides":
+            self.capacity = min(cfg.guide_capacity, cfg.friend_cap_per_account)
+            initial, self.max_holders = cfg.guides_initial, cfg.guides_max
+        else:
+            self.capacity = cfg.friend_cap_per_account
+            initial, self.max_holders = cfg.accounts_initial, cfg.accounts_max
+        self.holder_members = np.zeros(0, dtype=np.int64)
+        self.guides: list[GuideAgent] = []
+        self._hire(min(initial, self.max_holders), day=0)
+        self.group_size = np.zeros(16, dtype=np.int64)
+        self.n_groups = 0  # groups ever opened; the last one is the one being filled
+
+    @property
+    def n_holders(self) -> int:
+        """Accounts (persona, distribution) or guides (guides mode) currently employed."""
+        return len(self.holder_members)
+
+    def _hire(self, n: int, day: int) -> None:
+        if n <= 0:
+            return
+        start = self.n_holders
+        self.holder_members = np.concatenate([self.holder_members, np.zeros(n, dtype=np.int64)])
+        if self.mode == "guides":
+            self.guides.extend(GuideAgent(self.model, start + i, day) for i in range(n))
+
+    def place(self, n: int, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Seat ``n`` joiners: an owner with room (hiring if the rule allows) and a group.
+
+        Returns the owners and groups of the first ``k ≤ n`` joiners who found room; the
+        rest fail to join (no account or guide could take them).
+        """
+        room = self.capacity - self.holder_members
+        free = int(room.sum())
+        if free < n and self.cfg.on_full == "hire":
+            self._hire(min(-(-(n - free) // self.capacity), self.max_holders - self.n_holders), day)
+            room = self.capacity - self.holder_members
+            free = int(room.sum())
+        k = min(n, free)
+        if k == 0:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty
+        owners = np.searchsorted(np.cumsum(room), np.arange(k), side="right")
+        self.holder_members += np.bincount(owners, minlength=self.n_holders)
+        return owners, self._assign_groups(k)
+
+    def _assign_groups(self, k: int) -> np.ndarray:
+        cap = self.cfg.group_cap
+        if self.n_groups == 0:
+            self.n_groups = 1
+        last = self.n_groups - 1
+        first = min(k, cap - int(self.group_size[last]))
+        groups = np.empty(k, dtype=np.int64)
+        groups[:first] = last
+        groups[first:] = last + 1 + np.arange(k - first) // cap
+        self.n_groups = int(groups[-1]) + 1 if k else self.n_groups
+        if self.n_groups > len(self.group_size):
+            grown = np.zeros(max(2 * len(self.group_size), self.n_groups), dtype=np.int64)
+            grown[: len(self.group_size)] = self.group_size
+            self.group_size = grown
+        self.group_size += np.bincount(groups, minlength=len(self.group_size))
+        return groups
+
+    def release(self, owners: np.ndarray, groups: np.ndarray) -> None:
+        """Members who unfollowed free their seat with their owner and in their group."""
+        if len(owners):
+            self.holder_members -= np.bincount(owners, minlength=self.n_holders)
+            self.group_size -= np.bincount(groups, minlength=len(self.group_size))
+
+    def n_live_groups(self) -> int:
+        """Groups with at least one member (each costs community staff time)."""
+        return int(np.count_nonzero(self.group_size[: self.n_groups]))
+
+    def daily_costs(self) -> tuple[int, int]:
+        """Today's staff and tools cost (fen): accounts/guides, content, groups, software."""
+        c = self.cfg
+        if self.mode == "guides":
+            per_holder = to_fen(c.guide_salary_per_day_yuan)
+            content = 0
+            for guide in self.guides:
+                guide.salary_fen += per_holder
+        else:
+            per_holder = to_fen(c.account_cost_per_day_yuan)
+            content = to_fen(c.content_cost_per_day_yuan) if self.mode == "persona" else 0
+        staff = per_holder * self.n_holders + content
+        staff += to_fen(c.group_cost_per_day_yuan) * self.n_live_groups()
+        return staff, to_fen(c.tools_cost_per_day_yuan)

@@ -1,0 +1,70 @@
+"""The Python entry point for notebooks and other code: ``simulate``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from model.metrics import kpis
+from model.results import SimulationResult
+from model.scenario.schema import Scenario
+from model.simulation import PrivateDomainModel
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int | np.random.SeedSequence | None = None,
+    *,
+    days: int | None = None,
+    strategy: str | None = None,
+    replicate: int = 0,
+    record_orders: bool = False,
+    progress: bool = False,
+) -> SimulationResult:
+    """Run one scenario once.
+
+    Args:
+        scenario: a validated scenario (``load_scenario(path)``).
+        seed: an int root seed or a ``SeedSequence`` (``model.seeds.replicate_seed``);
+            defaults to ``scenario.sim.seed``.
+        days: horizon override (defaults to ``scenario.sim.days``).
+        strategy: label for tidy output (defaults to the scenario's name).
+        replicate: replicate index for tidy output.
+        record_orders: keep every order (for fitting tests and exports).
+        progress: show a progress bar over days.
+
+    Returns:
+        The run's results: ``to_frame()``, ``summary()``, ``plot()``.
+    """
+    if days is not None and days != scenario.sim.days:
+        scenario = scenario.model_copy(update={"sim": scenario.sim.model_copy(update={"days": days})})
+    model = PrivateDomainModel(scenario, seed, record_orders=record_orders)
+    model.run(progress=progress)
+    daily = pd.DataFrame(model.recorder.as_dict())
+    daily["day"] = daily["day"].astype(np.int32)
+    guides = pd.DataFrame(
+        [
+            {
+                "guide": g.index,
+                "hired_day": g.hired_day,
+                "gmv": g.gmv_fen / 100,
+                "gross_profit": g.gross_profit_fen / 100,
+                "commission": g.commission_fen / 100,
+                "salary": g.salary_fen / 100,
+                "profit": g.profit_fen / 100,
+                "members_now": int(model.operation.holder_members[g.index]),
+            }
+            for g in (model.operation.guides if model.operation else [])
+        ]
+    )
+    return SimulationResult(
+        scenario_name=scenario.name,
+        strategy=strategy or scenario.name,
+        replicate=replicate,
+        seed=model.seed_label,
+        daily=daily,
+        kpis=kpis(model.recorder.as_dict(), model.pop, model.operation.guides if model.operation else None),
+        scenario=scenario.model_dump(mode="json"),
+        guides=guides,
+        orders=model.orders_frame() if record_orders else None,
+    )

@@ -1,0 +1,378 @@
+"""Read a team's order export and turn it into the per-customer RFM summary.
+
+This is the only fitting module that reads files. Everything it rejects raises one
+:class:`~model.errors.InputError` naming the file, the 1-based line number as an editor shows
+it (the header is line 1), the column, the bad value and what is allowed.
+
+CSV rules (also in the README):
+
+- Comma-separated, UTF-8 (with or without BOM); files that are not UTF-8 are read as GB18030,
+  which covers the GBK exports Excel writes on Chinese Windows. Blank lines are skipped.
+- A header row naming at least the customer, date and amount columns (defaults
+  ``customer_id``, ``date``, ``amount``); other columns are ignored.
+- Dates: the part before the first space or ``T`` is the date; an optional time after it
+  (``14:22``, ``14:22:05``, fractions and a ``Z``/``+08:00`` zone allowed) is checked and then
+  dropped, so orders count on the calendar day as written, with no time-zone conversion. The
+  date part must parse with ONE format for the whole column, tried in this order:
+  ``YYYY-MM-DD`` (ISO), ``YYYY/MM/DD``, ``YYYY.MM.DD``, ``YYYYMMDD``, ``YYYY年MM月DD日``,
+  ``DD/MM/YYYY``, ``MM/DD/YYYY``; leading zeros optional. If a column reads both as
+  day-first and month-first, it is ambiguous and refused; pass ``--date-format``.
+- Amounts: plain non-negative numbers in yuan (``129``, ``129.50``); no currency symbols or
+  thousands separators. Zero is allowed (free samples) but such orders add no value.
+- Several orders by one customer on one calendar day are one transaction, amounts summed:
+  BG/NBD models purchase occasions, and a basket split into two orders is one occasion.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model.errors import InputError
+
+# Tried in this order; the first format under which every row parses wins (except the
+# day/month pair, see _detect_date_format). Human-readable names go into error messages.
+DATE_FORMATS: list[tuple[str, str]] = [
+    ("%Y-%m-%d", "YYYY-MM-DD"),
+    ("%Y/%m/%d", "YYYY/MM/DD"),
+    ("%Y.%m.%d", "YYYY.MM.DD"),
+    ("%Y%m%d", "YYYYMMDD"),
+    ("%Y年%m月%d日", "YYYY年MM月DD日"),
+    ("%d/%m/%Y", "DD/MM/YYYY"),
+    ("%m/%d/%Y", "MM/DD/YYYY"),
+]
+_AMBIGUOUS_PAIR = ("%d/%m/%Y", "%m/%d/%Y")
+ALLOWED_DATES = ", ".join(name for _, name in DATE_FORMATS)
+# An optional time of day after the date: HH:MM[:SS[.fff]] with an optional zone.
+_TIME_RE = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?"
+
+TIME_UNITS = {"day": 1.0, "week": 7.0}
+
+
+@dataclass(frozen=True)
+class OrderColumns:
+    """Names of the three columns the fit needs."""
+
+    customer: str = "customer_id"
+    date: str = "date"
+    amount: str = "amount"
+
+
+def read_orders(
+    path: str | os.PathLike,
+    columns: OrderColumns | None = None,
+    date_format: str | None = None,
+) -> pd.DataFrame:
+    """Read and validate an order export.
+
+    Args:
+        path: CSV file, one order per row.
+        columns: Which columns hold the customer id, date and amount.
+        date_format: An explicit ``strptime`` format for the date part, overriding detection.
+
+    Returns:
+        DataFrame with columns ``customer_id`` (str), ``date`` (datetime64, midnight),
+        ``amount`` (float, yuan) and ``line`` (1-based line in the file), one row per order.
+        ``df.attrs["date_format"]`` names the date format used.
+
+    Raises:
+        InputError: A missing column, empty file, unparseable date or amount, or negative
+            amount; the message names the file, line, column, value and what is allowed.
+    """
+    columns = columns or OrderColumns()
+    path = Path(path)
+    name = str(path)
+    if not path.is_file():
+        raise InputError("no such file (expected a CSV order export)", file=name)
+    text = _decode(path.read_bytes())
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    last_line = 0
+    try:
+        for record in reader:
+            start = last_line + 1  # a quoted field may span lines; report where the row starts
+            last_line = reader.line_num
+            if not record or all(not f.strip() for f in record):
+                continue
+            if header is None:
+                header, header_line = [h.strip() for h in record], start
+                continue
+            rows.append(record)
+            lines.append(start)
+    except csv.Error as err:
+        raise InputError(f"line {reader.line_num}: not valid CSV ({err})", file=name) from err
+
+    wanted = [columns.customer, columns.date, columns.amount]
+    if header is None:
+        raise InputError(
+            f"line 1: the file is empty; expected a header row with the columns "
+            f"{', '.join(wanted)} and then one order per line",
+            file=name,
+        )
+    idx = {}
+    for role, col in zip(("customer", "date", "amount"), wanted, strict=True):
+        if col not in header:
+            raise InputError(_missing_column_message(col, role, header, header_line), file=name)
+        idx[col] = header.index(col)
+    if not rows:
+        raise InputError(
+            f"line {header_line + 1}: no orders after the header row (columns "
+            f"{', '.join(wanted)}); expected at least one order per line",
+            file=name,
+        )
+
+    width = len(header)
+    for record, line in zip(rows, lines, strict=True):
+        if len(record) != width:
+            missing = [c for c in wanted if idx[c] >= len(record)]
+            where = f", column '{missing[0]}' is missing" if missing else ""
+            raise InputError(
+                f"line {line}: {len(record)} fields but the header (line {header_line}) has "
+                f"{width}{where}; a comma inside a value must be quoted",
+                file=name,
+            )
+
+    line_arr = np.asarray(lines, dtype=np.int64)
+    cust = pd.Series([r[idx[columns.customer]].strip() for r in rows], dtype=object)
+    raw_date = pd.Series([r[idx[columns.date]].strip() for r in rows], dtype=object)
+    raw_amount = pd.Series([r[idx[columns.amount]].strip() for r in rows], dtype=object)
+
+    empty = (cust == "").to_numpy()
+    if empty.any():
+        i = int(np.argmax(empty))
+        raise InputError(
+            f"line {line_arr[i]}, column '{columns.customer}': empty customer id; every order "
+            "needs the id of the customer who placed it",
+            file=name,
+        )
+
+    dates, fmt_name = _parse_dates(raw_date, line_arr, columns.date, name, date_format)
+    amounts = _parse_amounts(raw_amount, line_arr, columns.amount, name)
+    out = pd.DataFrame(
+        {"customer_id": cust.to_numpy(), "date": dates, "amount": amounts, "line": line_arr}
+    )
+    out.attrs["date_format"] = fmt_name
+    out.attrs["file"] = name
+    return out
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel on Chinese Windows saves CSV as GBK; GB18030 is its superset.
+        return data.decode("gb18030", errors="strict")
+
+
+def _missing_column_message(col: str, role: str, header: list[str], line: int) -> str:
+    option = {"customer": "--customer-col", "date": "--date-col", "amount": "--amount-col"}[role]
+    msg = (
+        f"line {line}, column '{col}': no such column in the header; the header has "
+        f"{', '.join(repr(h) for h in header)}. Name the {role} column with {option}"
+    )
+    close = difflib.get_close_matches(col, header, n=1, cutoff=0.6)
+    # Also catch 'order_date' for 'date' or 'Amount' for 'amount', which difflib scores low.
+    low = col.lower()
+    close = close or [h for h in header if h and (low in h.lower() or h.lower() in low)]
+    if close:
+        msg += f" (did you mean {option} {close[0]!r}?)"
+    if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+        msg += "; the file looks separated by something other than commas: save it as CSV"
+    return msg
+
+
+def _parse_dates(
+    raw: pd.Series, lines: np.ndarray, col: str, file: str, date_format: str | None
+) -> tuple[np.ndarray, str]:
+    parts = raw.str.split(r"[T ]", n=1, regex=True, expand=True)
+    date_part = parts[0]
+    time_part = parts[1].fillna("").str.strip() if parts.shape[1] > 1 else None
+    if time_part is not None:
+        bad_time = ~((time_part == "") | time_part.str.fullmatch(_TIME_RE)).to_numpy()
+        if bad_time.any():
+            i = int(np.argmax(bad_time))
+            raise InputError(
+                f"line {lines[i]}, column '{col}': cannot read {raw.iloc[i]!r} as a date; "
+                "after the date only a time such as 14:22 or 14:22:05 may follow. "
+                f"Allowed date formats: {ALLOWED_DATES}",
+                file=file,
+            )
+    if date_format is not None:
+        candidates = [(date_format, date_format)]
+    else:
+        candidates = DATE_FORMATS
+    parsed = {
+        fmt: pd.to_datetime(date_part, format=fmt, errors="coerce").to_numpy()
+        for fmt, _ in candidates
+    }
+    ok = {fmt: ~np.isnat(v) for fmt, v in parsed.items()}
+    full = [fmt for fmt, _ in candidates if ok[fmt].all()]
+    if date_format is None and set(_AMBIGUOUS_PAIR) <= set(full):
+        first = int(lines[0])
+        raise InputError(
+            f"line {first}, column '{col}': dates such as {raw.iloc[0]!r} read both as "
+            "DD/MM/YYYY and as MM/DD/YYYY and no row decides which; pass --date-format "
+            "'%d/%m/%Y' or '%m/%d/%Y', or export dates as YYYY-MM-DD",
+            file=file,
+        )
+    if full:
+        fmt = full[0]
+        names = dict(candidates)
+        return parsed[fmt].astype("datetime64[ns]"), names[fmt]
+    # No format fits the whole column: blame the first row that fails under the format that
+    # fits most rows, since that is most likely the format the export meant.
+    best = max(candidates, key=lambda c: ok[c[0]].sum())
+    i = int(np.argmax(~ok[best[0]]))
+    if ok[best[0]].sum() == 0:
+        hint = f"allowed date formats: {ALLOWED_DATES}"
+    else:
+        hint = (
+            f"the rest of the column reads as {best[1]}; the whole column must use one of: "
+            f"{ALLOWED_DATES}"
+        )
+    if date_format is not None:
+        hint = f"expected the --date-format {date_format!r}"
+    raise InputError(
+        f"line {lines[i]}, column '{col}': cannot read {raw.iloc[i]!r} as a date; {hint}",
+        file=file,
+    )
+
+
+def _parse_amounts(raw: pd.Series, lines: np.ndarray, col: str, file: str) -> np.ndarray:
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(
+            f"line {lines[i]}, column '{col}': {raw.iloc[i]!r} is not a number; amounts must "
+            "be plain non-negative numbers in yuan such as 129 or 129.50 (no currency "
+            "symbols, no thousands separators)",
+            file=file,
+        )
+    neg = values < 0
+    if neg.any():
+        i = int(np.argmax(neg))
+        raise InputError(
+            f"line {lines[i]}, column '{col}': negative amount {raw.iloc[i]!r}; amounts must "
+            "be >= 0 (drop refunds and returns from the export, or net them into the order)",
+            file=file,
+        )
+    return values
+
+
+def to_transactions(orders: pd.DataFrame) -> pd.DataFrame:
+    """Merge orders by one customer on one calendar day into one transaction.
+
+    Args:
+        orders: Columns ``customer_id``, ``date`` and ``amount`` (as from
+            :func:`read_orders`, or any DataFrame with those columns).
+
+    Returns:
+        One row per (customer, day): ``customer_id``, ``date`` (midnight), ``amount``
+        (summed) and ``n_orders``, sorted by customer and date.
+    """
+    df = pd.DataFrame(
+        {
+            "customer_id": orders["customer_id"].astype(str).to_numpy(),
+            "date": pd.to_datetime(orders["date"]).dt.normalize().to_numpy(),
+            "amount": orders["amount"].to_numpy(dtype=float),
+        }
+    )
+    out = (
+        df.groupby(["customer_id", "date"], sort=True)
+        .agg(amount=("amount", "sum"), n_orders=("amount", "size"))
+        .reset_index()
+    )
+    return out
+
+
+def parse_cli_date(value: str, option: str) -> pd.Timestamp:
+    """Parse a ``--calibration-end``/``--holdout-end`` value (``YYYY-MM-DD``).
+
+    Raises:
+        InputError: Naming the option, the value and the allowed format.
+    """
+    try:
+        return pd.Timestamp(date.fromisoformat(value.strip()))
+    except ValueError as err:
+        raise InputError(
+            f"{option} {value!r}: not a date; use YYYY-MM-DD, e.g. 2024-06-30"
+        ) from err
+
+
+def rfm_summary(
+    transactions: pd.DataFrame,
+    calibration_end: pd.Timestamp | str,
+    holdout_end: pd.Timestamp | str | None = None,
+    time_unit: str = "day",
+) -> pd.DataFrame:
+    """Build the per-customer frequency / recency / T / monetary table.
+
+    Calibration covers transactions on or before ``calibration_end`` (inclusive). Only
+    customers whose first transaction falls in it are summarised: the model is conditional on
+    the first purchase, so customers first seen in the holdout have nothing to predict.
+
+    Args:
+        transactions: Output of :func:`to_transactions`.
+        calibration_end: Last day of the calibration period.
+        holdout_end: Last day of the holdout period, or None for no holdout.
+        time_unit: ``"day"`` or ``"week"`` (7 days); recency, T and holdout duration use it.
+
+    Returns:
+        DataFrame indexed by ``customer_id`` with ``frequency`` (repeat transactions in
+        calibration), ``recency`` (time from first to last transaction), ``T`` (time from first
+        transaction to calibration end), ``monetary`` (mean value of the repeat transactions,
+        0 when frequency is 0, as Gamma-Gamma uses it), ``first_date``, and with a holdout also
+        ``frequency_holdout`` (transactions in the holdout), ``monetary_holdout`` and
+        ``duration_holdout``.
+    """
+    if time_unit not in TIME_UNITS:
+        raise InputError(f"time unit {time_unit!r}: allowed are {', '.join(TIME_UNITS)}")
+    unit = TIME_UNITS[time_unit]
+    cal_end = pd.Timestamp(calibration_end)
+    tx = transactions.sort_values(["customer_id", "date"])
+    cal = tx[tx["date"] <= cal_end]
+    g = cal.groupby("customer_id", sort=True)
+    first = g["date"].min()
+    last = g["date"].max()
+    n = g.size()
+    total = g["amount"].sum()
+    first_amount = g["amount"].first()  # sorted by date, so the first transaction's value
+    freq = (n - 1).astype(np.int64)
+    repeat_total = total - first_amount
+    monetary = np.where(freq > 0, repeat_total / freq.clip(lower=1), 0.0)
+    day = np.timedelta64(1, "D")
+    out = pd.DataFrame(
+        {
+            "frequency": freq,
+            "recency": ((last - first) / day).astype(float) / unit,
+            "T": ((cal_end - first) / day).astype(float) / unit,
+            "monetary": monetary,
+            "first_date": first,
+        }
+    )
+    out.index.name = "customer_id"
+    if holdout_end is not None:
+        hold_end = pd.Timestamp(holdout_end)
+        hold = tx[(tx["date"] > cal_end) & (tx["date"] <= hold_end)]
+        hold = hold[hold["customer_id"].isin(out.index)]
+        hg = hold.groupby("customer_id")
+        out["frequency_holdout"] = hg.size().reindex(out.index, fill_value=0).astype(np.int64)
+        out["monetary_holdout"] = (
+            hg["amount"].mean().reindex(out.index, fill_value=0.0).astype(float)
+        )
+        out["duration_holdout"] = ((hold_end - cal_end) / day) / unit
+    return out

@@ -1,0 +1,161 @@
+"""Daily metrics and the KPIs of DESIGN §4.
+
+Names follow shared/STYLE.md: ``n_`` stocks, ``new_`` daily flows, ``cum_`` totals,
+``share_`` fractions. Money is recorded in yuan (the ledger's fen / 100).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from model.ledger import COST_LINES, LINES
+from model.population import NEVER, SOURCES, Population
+
+STOCKS = (
+    "n_prospect",
+    "n_public",
+    "n_private",
+    "n_lapsed",
+    "n_active",
+    "n_groups",
+    "n_holders",
+    "n_platforms_banned",
+)
+FLOWS = (
+    "new_paid",
+    "new_diverted",
+    "new_referred",
+    "new_unfollowed",
+    "new_reactivated",
+    "new_dormant",
+    "new_join_rejected",
+    "orders_public",
+    "orders_private",
+    "orders_push",
+    "orders_lost_ban",
+    "messages_sent",
+)
+MONEY = LINES
+CUMULATIVE = ("cum_revenue", "cum_cost_marketing", "cum_contribution")
+DAILY_METRICS = ("day", *STOCKS, *FLOWS, *MONEY, *CUMULATIVE)
+
+
+class MetricRecorder:
+    """Preallocated daily table: one row a day, one column a metric (cheap to fill)."""
+
+    def __init__(self, days: int) -> None:
+        self.values = np.zeros((days, len(DAILY_METRICS)))
+        self.column = {name: i for i, name in enumerate(DAILY_METRICS)}
+        self.days_recorded = 0
+
+    def record(self, day: int, stocks: dict, flows: dict, money_fen: dict) -> None:
+        """Store one day's stocks, flows and ledger lines (fen converted to yuan)."""
+        row = self.values[day]
+        row[self.column["day"]] = day
+        for name, value in stocks.items():
+            row[self.column[name]] = value
+        for name, value in flows.items():
+            row[self.column[name]] = value
+        for name, fen in money_fen.items():
+            row[self.column[name]] = fen / 100.0
+        prev = self.values[day - 1] if day > 0 else None
+        for cum, line in zip(CUMULATIVE, ("revenue", "cost_marketing", "contribution")):
+            before = prev[self.column[cum]] if prev is not None else 0.0
+            # Summed from fen so the cumulative line is exact to the cent.
+            row[self.column[cum]] = round(before + money_fen[line] / 100.0, 2)
+        self.days_recorded = day + 1
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """Column name → daily values for the recorded days."""
+        rows = self.values[: self.days_recorded]
+        return {name: rows[:, i] for name, i in self.column.items()}
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return float(num) / float(den) if den else None
+
+
+def repurchase_rate(pop: Population, window: int, last_day: int) -> float | None:
+    """Share with a second order within ``window`` days of the first, among customers old
+    enough to tell (first order at least ``window`` days before the last simulated day)."""
+    old_enough = (pop.ti_first_order != NEVER) & (pop.ti_first_order <= last_day - window)
+    n = int(np.count_nonzero(old_enough))
+    if n == 0:
+        return None
+    second = pop.ti_second_order[old_enough]
+    first = pop.ti_first_order[old_enough]
+    hit = (second != NEVER) & (second - first <= window)
+    return float(np.count_nonzero(hit)) / n
+
+
+def ltv(pop: Population, window: int, last_day: int, source: int | None = None) -> float | None:
+    """Mean contribution per customer within ``window`` days of the first order, among those
+    observed that long (optionally of one acquisition source)."""
+    old_enough = (pop.ti_first_order != NEVER) & (pop.ti_first_order <= last_day + 1 - window)
+    if source is not None:
+        old_enough &= pop.acquired_by == source
+    n = int(np.count_nonzero(old_enough))
+    if n == 0:
+        return None
+    values = pop.ltv_180 if window == 180 else pop.ltv_365
+    return float(values[old_enough].astype(np.float64).mean())
+
+
+def payback_day(cum_contribution: np.ndarray) -> int | None:
+    """First day from which cumulative contribution stays ≥ 0 (None if it ends negative)."""
+    if len(cum_contribution) == 0 or cum_contribution[-1] < 0:
+        return None
+    negative = np.flatnonzero(cum_contribution < 0)
+    return 0 if len(negative) == 0 else int(negative[-1]) + 1
+
+
+def kpis(daily: dict[str, np.ndarray], pop: Population, guides: list | None = None) -> dict:
+    """The summary KPIs of a run (None where a KPI is undefined, e.g. no cohort old enough)."""
+    total = {name: float(np.sum(daily[name])) for name in (*FLOWS, *MONEY)}
+    days = len(daily["day"])
+    last = days - 1
+    revenue = total["revenue"]
+    private_side = sum(total[c] for c in COST_LINES if c != "cost_ad")
+    joined = total["new_diverted"] + total["new_referred"]
+    mean_private = float(np.mean(daily["n_private"])) if days else 0.0
+    customers = int(np.count_nonzero(pop.n_orders > 0))
+    out = {
+        "revenue": round(revenue, 2),
+        "contribution": round(total["contribution"], 2),
+        "cost_marketing": round(total["cost_marketing"], 2),
+        "roi": _ratio(total["contribution"], total["cost_marketing"]),
+        "cac_paid": _ratio(total["cost_ad"], total["new_paid"]),
+        "cost_per_private_member": _ratio(private_side, joined),
+        "repurchase_rate_30d": repurchase_rate(pop, 30, last),
+        "repurchase_rate_90d": repurchase_rate(pop, 90, last),
+        "repurchase_rate_180d": repurchase_rate(pop, 180, last),
+        "repeat_customer_share": _ratio(int(np.count_nonzero(pop.n_orders >= 2)), customers),
+        "ltv_180": ltv(pop, 180, last),
+        "ltv_365": ltv(pop, 365, last),
+        "payback_day": payback_day(daily["cum_contribution"]),
+        "share_private_gmv": _ratio(total["revenue_private"], revenue),
+        "unfollows_per_1000_pushes": (
+            1000.0 * total["new_unfollowed"] / total["messages_sent"]
+            if total["messages_sent"]
+            else None
+        ),
+        "k_factor": (
+            total["new_referred"] / (mean_private * days / 30.0) if mean_private > 0 else None
+        ),
+    }
+    for code, name in SOURCES.items():
+        out[f"ltv_180_{name}"] = ltv(pop, 180, last, code)
+        out[f"ltv_365_{name}"] = ltv(pop, 365, last, code)
+    for name in ("n_prospect", "n_public", "n_private", "n_lapsed", "n_active", "n_groups",
+                 "n_holders"):
+        out[name] = int(daily[name][-1]) if days else 0
+    for name in ("new_paid", "new_diverted", "new_referred", "new_unfollowed", "messages_sent"):
+        out[f"cum_{name}"] = int(total[name])
+    out["orders"] = int(total["orders_public"] + total["orders_private"])
+    if guides:
+        profits = np.array([g.profit_fen for g in guides])
+        out["share_guides_profitable"] = float(np.mean(profits > 0))
+    # JSON has no NaN: undefined ratios are None.
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
