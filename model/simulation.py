@@ -266,7 +266,8 @@ class PrivateDomainModel(mesa.Model):
         if progress:
             from tqdm import tqdm
 
-            steps = tqdm(steps, desc="simulating", unit="day", leave=False)
+            # disable=None: no bar when stderr is not a terminal (CI logs, pipes).
+            steps = tqdm(steps, desc="simulating", unit="day", leave=False, disable=None)
         for _ in steps:
             self.step()
 

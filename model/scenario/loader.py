@@ -11,6 +11,7 @@ import copy
 import difflib
 import tomllib
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -119,12 +120,25 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None) -> di
     return raw
 
 
-def validate(raw: dict[str, Any], *, source: str = "<scenario>") -> Scenario:
-    """Validate a raw dictionary against the schema, with errors that say how to fix them."""
+def validate(
+    raw: dict[str, Any], *, source: str = "<scenario>", overridden: Iterable[str] = ()
+) -> Scenario:
+    """Validate a raw dictionary against the schema, with errors that say how to fix them.
+
+    Keys in ``overridden`` came from ``--set`` (or a comparison/sweep), not from the file;
+    their errors say so, so the user looks in the right place.
+    """
     try:
         return Scenario.model_validate(raw)
     except ValidationError as err:
-        lines = [_describe(e) for e in err.errors()]
+        overridden = set(overridden)
+        lines = []
+        for e in err.errors():
+            line = _describe(e)
+            path = ".".join(str(p) for p in e["loc"])
+            if any(path == k or path.startswith(k + ".") for k in overridden):
+                line += " [from an override, not the file]"
+            lines.append(line)
         message = lines[0] if len(lines) == 1 else "\n  " + "\n  ".join(lines)
         raise InputError(message, file=source) from None
 
@@ -144,7 +158,9 @@ def load_scenario(
     """
     raw = resolve_raw(path)
     raw.setdefault("name", name or Path(path).stem)
-    return validate(apply_overrides(raw, overrides), source=str(path))
+    return validate(
+        apply_overrides(raw, overrides), source=str(path), overridden=(overrides or {}).keys()
+    )
 
 
 def scenario_to_toml(scenario: Scenario) -> str:

@@ -1,0 +1,91 @@
+"""Runs of a sweep: content-addressed keys, picklable tasks and the function a worker calls.
+
+A run is identified by what determines its result, never by where or when it ran::
+
+    run_key = sha256(canonical JSON of {package version, resolved scenario, root seed, replicate})
+
+The resolved scenario is ``Scenario.model_dump(mode="json")`` without ``name``, ``description``
+and ``sim.seed`` (labels, and a seed the sweep's root seed replaces), so the same parameters
+reached through another spec, point order or file name reuse the stored run. Replicate ``i``
+draws from ``model.seeds.replicate_seed(root_seed, i)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from model._version import __version__
+from model.seeds import replicate_seed
+
+RunFunction = Callable[[dict[str, Any], np.random.SeedSequence], dict[str, Any]]
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal content, equal text."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def hashable_scenario(resolved: dict[str, Any]) -> dict[str, Any]:
+    """The part of a resolved scenario that determines results (labels and sim.seed dropped)."""
+    out = copy.deepcopy(resolved)
+    out.pop("name", None)
+    out.pop("description", None)
+    out.get("sim", {}).pop("seed", None)
+    return out
+
+
+def run_key(resolved: dict[str, Any], root_seed: int, replicate: int,
+            version: str = __version__) -> str:
+    """The content address of one run (hex sha256)."""
+    payload = {
+        "package_version": version,
+        "scenario": hashable_scenario(resolved),
+        "root_seed": int(root_seed),
+        "replicate": int(replicate),
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs for one run: plain data, cheap to pickle."""
+
+    run_key: str
+    scenario: dict[str, Any]  # resolved, JSON-able
+    root_seed: int
+    replicate: int
+    run: str  # "module:function"
+
+
+def resolve_run_function(path: str) -> RunFunction:
+    """Import ``"package.module:function"``."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def execute(task: RunTask) -> dict[str, float | None]:
+    """Worker entry point: run one task and keep the numeric KPIs of its summary."""
+    fn = resolve_run_function(task.run)
+    summary = fn(task.scenario, replicate_seed(task.root_seed, task.replicate))
+    kpis: dict[str, float | None] = {}
+    for name, value in summary.items():
+        if value is None or isinstance(value, bool | int | float | np.integer | np.floating):
+            kpis[name] = None if value is None else float(value)
+    return kpis
+
+
+def run_point(scenario: dict[str, Any], seed: np.random.SeedSequence) -> dict[str, Any]:
+    """The real run function: validate the resolved scenario, simulate, return its KPIs."""
+    from model.api import simulate
+    from model.scenario.schema import Scenario
+
+    return simulate(Scenario.model_validate(scenario), seed).summary()

@@ -1,0 +1,191 @@
+"""The results store of a sweep directory: Parquet part files, one row per run, written atomically.
+
+Layout of ``DIR``::
+
+    DIR/sweep.json            the plan: spec, points, (point, replicate) -> run key
+    DIR/runs/part-*.parquet   finished runs, any number of files, append-only
+    DIR/plots/*.png           figures of the last analysis
+
+A part file is written under a temporary name and moved into place with ``os.replace``, so a
+reader (or a resumed sweep) sees whole files or nothing, even after ``kill -9``. Rows are keyed
+by the content-addressed ``run_key`` (:mod:`model.sweep.runs`); any directory may hold runs of
+several specs, and a run stored once is never run again. Run rows are wide: ``run_key,
+root_seed, replicate, status, error, traceback, attempts, elapsed_s, package_version`` and one
+float column ``kpi.<name>`` per KPI of the run's summary.
+
+``status`` is ``"ok"``, ``"error"`` (the run raised: a result, kept) or ``"lost"`` (its worker
+kept dying: not a result, run again on resume).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+KPI_PREFIX = "kpi."
+FINISHED = ("ok", "error")
+BASE_COLUMNS = ("run_key", "root_seed", "replicate", "status", "error", "traceback", "attempts",
+                "elapsed_s", "package_version")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a small file atomically: temporary name in the same directory, then rename."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class ResultStore:
+    """Run rows of one directory."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.runs_dir = self.root / "runs"
+
+    def part_files(self) -> list[Path]:
+        """Finished part files, oldest name first (temporary files are never listed)."""
+        if not self.runs_dir.exists():
+            return []
+        return sorted(self.runs_dir.glob("part-*.parquet"))
+
+    def read(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """All stored runs, one row per run key (a finished row wins over a lost one)."""
+        frames = []
+        for part in self.part_files():
+            table = pq.read_table(part)
+            if columns is not None:
+                table = table.select([c for c in columns if c in table.column_names])
+            frames.append(table.to_pandas())
+        if not frames:
+            return pd.DataFrame(columns=list(columns or BASE_COLUMNS))
+        frame = pd.concat(frames, ignore_index=True)
+        if "status" in frame:
+            # If a run is stored twice (two sweeps sharing a directory), prefer a finished row.
+            frame["_rank"] = (~frame["status"].isin(FINISHED)).astype(int)
+            frame = frame.sort_values(["_rank"], kind="stable").drop(columns="_rank")
+        return frame.drop_duplicates("run_key", keep="first").reset_index(drop=True)
+
+    def finished_keys(self) -> set[str]:
+        """Run keys with a result (ok or a recorded error): these are never run again."""
+        frame = self.read(columns=["run_key", "status"])
+        return set(frame.loc[frame["status"].isin(FINISHED), "run_key"])
+
+    @contextlib.contextmanager
+    def writer(self, *, flush_rows: int = 200, flush_seconds: float = 2.0) -> Iterator[PartWriter]:
+        """A buffered writer that always flushes what it holds, even on Ctrl-C."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temporaries()
+        writer = PartWriter(self.runs_dir, flush_rows=flush_rows, flush_seconds=flush_seconds)
+        try:
+            yield writer
+        finally:
+            writer.flush()
+
+    def _remove_stale_temporaries(self) -> None:
+        # Left by a writer killed between write and rename; a live writer's file is kept.
+        for tmp in self.runs_dir.glob(".part-*.tmp"):
+            pid = tmp.name.split("-")[2] if tmp.name.count("-") >= 3 else ""
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+
+class PartWriter:
+    """Buffers run rows and writes them as part files (atomically) every N rows or T seconds."""
+
+    def __init__(self, folder: Path, *, flush_rows: int, flush_seconds: float) -> None:
+        self.folder = folder
+        self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
+        self.rows: list[dict[str, Any]] = []
+        self.last_flush = time.monotonic()
+        self.written = 0
+        self._seq = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Buffer one run row; flush if the buffer is big or old enough."""
+        self.rows.append(row)
+        if len(self.rows) >= self.flush_rows or (
+            time.monotonic() - self.last_flush >= self.flush_seconds
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered rows as one part file (no-op when empty)."""
+        self.last_flush = time.monotonic()
+        if not self.rows:
+            return
+        frame = pd.DataFrame(self.rows)
+        for col in frame.columns:
+            if col.startswith(KPI_PREFIX):
+                frame[col] = frame[col].astype("float64")
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        self._seq += 1
+        name = f"part-{time.time_ns():020d}-{os.getpid()}-{self._seq:05d}.parquet"
+        tmp = self.folder / f".part-{time.time_ns()}-{os.getpid()}-{self._seq}.tmp"
+        pq.write_table(table, tmp)
+        os.replace(tmp, self.folder / name)
+        self.written += len(self.rows)
+        self.rows = []
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
+    """The plan a sweep directory was last run with."""
+    path = Path(root) / "sweep.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{root}: no sweep.json; is this a sweep output directory?")
+    return json.loads(path.read_text())
+
+
+def write_manifest(root: str | os.PathLike, manifest: dict[str, Any]) -> None:
+    """Write the plan atomically."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(Path(root) / "sweep.json",
+                       json.dumps(manifest, indent=1, sort_keys=True).encode())
+
+
+def result_hash(runs: pd.DataFrame) -> str:
+    """A digest of the results of the given runs, independent of row order and of timings.
+
+    Covers each run's key, status, error message (not its traceback) and every KPI value to
+    the last bit, so two sweeps that agree here computed the same numbers.
+    """
+    digest = hashlib.sha256()
+    # A KPI column that is empty for every one of these runs (undefined everywhere, or only
+    # present because other runs share the directory) says nothing about them: skip it.
+    kpi_cols = sorted(
+        c for c in runs.columns if c.startswith(KPI_PREFIX) and runs[c].notna().any()
+    )
+    for _, row in runs.sort_values("run_key").iterrows():
+        values = []
+        for col in kpi_cols:
+            v = row[col]
+            values.append("nan" if v is None or pd.isna(v) else float(v).hex())
+        error = row.get("error")
+        digest.update(
+            "|".join([row["run_key"], str(row["status"]),
+                      "" if error is None or pd.isna(error) else str(error), *values]).encode()
+        )
+        digest.update(b"\n")
+    return digest.hexdigest()
