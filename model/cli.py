@@ -19,6 +19,8 @@ COMMAND_MODULES = [
     "model.commands.run",
     "model.commands.validate",
     "model.commands.fit_orders",
+    "model.commands.sweep",
+    "model.commands.sensitivity",
 ]
 
 EXIT_BAD_INPUT = 2

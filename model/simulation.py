@@ -99,6 +99,7 @@ class PrivateDomainModel(mesa.Model):
         self.recorder = MetricRecorder(self.days)
         self._platform_revenue = np.zeros(len(self.platforms), dtype=np.int64)
         self._banned = np.zeros(len(self.platforms), dtype=bool)
+        self.flows = dict.fromkeys(DAILY_FLOWS, 0)
         self._seed_initial_base()
 
     # ===================================================================== initial state ==
