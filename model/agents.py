@@ -63,7 +63,10 @@ class PlatformAgent(mesa.Agent):
     ) -> tuple[float, float]:
         """Today's spend actually charged and expected new customers (saturating curve)."""
         if self.is_banned(day):
-            spend = 0.0
+            # No ads run and the platform serves none of the carried-over impressions either;
+            # the carry-over still decays, so acquisition restarts cold after the ban.
+            self.carry = acq.adstock(0.0, self.carry, self.cfg.adstock_theta)
+            return 0.0, 0.0
         self.carry = acq.adstock(spend, self.carry, self.cfg.adstock_theta)
         c0 = acq.inflated_c0(
             self.cfg.c0_yuan, self.cfg.cac_inflation_per_year, day, self.cac_multiplier(day)

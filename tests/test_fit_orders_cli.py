@@ -244,7 +244,7 @@ def test_fragment_is_a_loadable_scenario(good_fit, tmp_path):
     text = (out / "fitted_behaviour.toml").read_text()
     frag = tomllib.loads(text)
     assert frag["base"] == "baseline.toml"
-    assert "set base to the path of your" in text.replace("\n# ", " ")
+    assert "set base to the path of your baseline scenario" in text.lower()
     beh = frag["behaviour"]
     assert set(beh) == {"r", "alpha_days", "a", "b", "gg_p", "gg_q", "gg_gamma"}
     assert beh["alpha_days"] == pytest.approx(fit["bgnbd"]["alpha"], rel=1e-4)  # a day fit

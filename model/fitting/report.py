@@ -132,9 +132,10 @@ def behaviour_fragment(record: dict[str, Any], today: date | None = None) -> str
         )
     lines += [
         "#",
-        "# `base` is resolved relative to THIS file's directory: set it to the path of your",
-        '# baseline scenario, e.g. base = "../../scenarios/baseline.toml" if this file stays',
-        '# in out/fit/, or base = "baseline.toml" after copying it into scenarios/.',
+        "# Set base to the path of your baseline scenario, relative to THIS file's directory:",
+        '# e.g. base = "../../scenarios/baseline.toml" while this file stays in out/fit/, or',
+        '# base = "baseline.toml" after copying it into scenarios/. [behaviour] below then',
+        "# replaces the baseline's values and everything else is inherited.",
         'base = "baseline.toml"',
         "",
         "[behaviour]",
