@@ -156,11 +156,14 @@ def test_run_key_depends_on_content_not_labels(tmp_path):
     spec = toy_spec(tmp_path)
     plan = build_plan(spec)
     task = plan.tasks[0]
+    toy = {"run": spec.run}
     relabelled = {**task.scenario, "name": "other", "description": "x"}
-    assert run_key(relabelled, task.root_seed, 0) == task.run_key
-    assert run_key(task.scenario, task.root_seed, 1) != task.run_key
-    assert run_key(task.scenario, task.root_seed + 1, 0) != task.run_key
-    assert run_key(task.scenario, task.root_seed, 0, version="9.9") != task.run_key
+    assert run_key(relabelled, task.root_seed, 0, **toy) == task.run_key
+    assert run_key(task.scenario, task.root_seed, 1, **toy) != task.run_key
+    assert run_key(task.scenario, task.root_seed + 1, 0, **toy) != task.run_key
+    assert run_key(task.scenario, task.root_seed, 0, version="9.9", **toy) != task.run_key
+    # The simulator's runs and a stand-in's never share a key.
+    assert run_key(task.scenario, task.root_seed, 0) != task.run_key
     assert len({t.run_key for t in plan.tasks}) == 8
 
 

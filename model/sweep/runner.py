@@ -98,7 +98,7 @@ def build_plan(spec: SweepSpec, points: list[dict[str, Any]] | None = None, *,
         resolved = scenario.model_dump(mode="json")
         row = []
         for rep in range(spec.replicates):
-            key = run_key(resolved, seed, rep)
+            key = run_key(resolved, seed, rep, run=spec.run)
             row.append(key)
             if key not in seen:
                 seen.add(key)

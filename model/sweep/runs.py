@@ -4,6 +4,8 @@ A run is identified by what determines its result, never by where or when it ran
 
     run_key = sha256(canonical JSON of {package version, resolved scenario, root seed, replicate})
 
+(plus the run function's name when it is not the simulator's).
+
 The resolved scenario is ``Scenario.model_dump(mode="json")`` without ``name``, ``description``
 and ``sim.seed`` (labels, and a seed the sweep's root seed replaces), so the same parameters
 reached through another spec, point order or file name reuse the stored run. Replicate ``i``
@@ -43,15 +45,24 @@ def hashable_scenario(resolved: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+DEFAULT_RUN = "model.sweep.runs:run_point"
+
+
 def run_key(resolved: dict[str, Any], root_seed: int, replicate: int,
-            version: str = __version__) -> str:
-    """The content address of one run (hex sha256)."""
-    payload = {
+            version: str = __version__, run: str = DEFAULT_RUN) -> str:
+    """The content address of one run (hex sha256).
+
+    A run function other than the simulator (``run = ...`` in a spec: stand-ins, experiments)
+    is part of the key, so its results never pass for the simulator's.
+    """
+    payload: dict[str, Any] = {
         "package_version": version,
         "scenario": hashable_scenario(resolved),
         "root_seed": int(root_seed),
         "replicate": int(replicate),
     }
+    if run != DEFAULT_RUN:
+        payload["run"] = run
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 

@@ -111,7 +111,7 @@ TOP_KEYS = (
 RANGE_KEYS = ("low", "high", "log", "integer")
 SAMPLE_KEYS = ("method", "n")
 SENSITIVITY_KEYS = ("methods", "sobol_n", "morris_trajectories", "morris_levels", "resamples")
-DEFAULT_RUN = "model.sweep.runs:run_point"
+DEFAULT_RUN = "model.sweep.runs:run_point"  # same as model.sweep.runs.DEFAULT_RUN
 
 
 @dataclass(frozen=True)
