@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "model.commands.fit_orders",
     "model.commands.sweep",
     "model.commands.sensitivity",
+    "model.commands.compare",
 ]
 
 EXIT_BAD_INPUT = 2

@@ -159,7 +159,9 @@ def test_expected_repeat_matches_fhl_eq7_as_written():
     r, alpha, a, b = CDNOW.values()
     t = np.array([5.0, 39.0, 78.0])
     z = t / (alpha + t)
-    as_written = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z))
+    as_written = (
+        (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z))
+    )
     assert_allclose(bgnbd_expected_repeat(t, **CDNOW), as_written, rtol=1e-10)
     assert bgnbd_expected_repeat(0.0, **CDNOW) == 0.0
 
@@ -167,7 +169,9 @@ def test_expected_repeat_matches_fhl_eq7_as_written():
 def test_conditional_expectation_cdnow_published_value():
     # Hardie's spreadsheet for FHL 2005 (also lifetimes' test): x=2, t_x=30.43, T=38.86 weeks,
     # expected purchases in the next 39 weeks = 1.226.
-    got = bgnbd_conditional_expected(39.0, np.array([2]), np.array([30.43]), np.array([38.86]), **CDNOW)
+    got = bgnbd_conditional_expected(
+        39.0, np.array([2]), np.array([30.43]), np.array([38.86]), **CDNOW
+    )
     assert float(got[0]) == pytest.approx(1.226, abs=5e-4)
 
 
@@ -224,9 +228,14 @@ def test_tracking_curve_sums_cohorts():
     tx = pd.DataFrame(
         {
             "customer_id": ["a", "a", "a", "b", "b", "z"],
-            "date": [day, day + pd.Timedelta(days=3), day + pd.Timedelta(days=9),
-                     day + pd.Timedelta(days=2), day + pd.Timedelta(days=5),
-                     day + pd.Timedelta(days=4)],
+            "date": [
+                day,
+                day + pd.Timedelta(days=3),
+                day + pd.Timedelta(days=9),
+                day + pd.Timedelta(days=2),
+                day + pd.Timedelta(days=5),
+                day + pd.Timedelta(days=4),
+            ],
             "amount": [1.0] * 6,
         }
     )
@@ -239,8 +248,8 @@ def test_tracking_curve_sums_cohorts():
     assert len(curves) == 11
     assert curves["actual"].tolist() == [0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3]
     # Day 10: customer a is 10 days old, b is 8 days old; weekly parameters.
-    want = expected_repeat_by_integration(10 / 7, *params.values()) + expected_repeat_by_integration(
-        8 / 7, *params.values()
-    )
+    want = expected_repeat_by_integration(
+        10 / 7, *params.values()
+    ) + expected_repeat_by_integration(8 / 7, *params.values())
     assert curves["model"].iloc[-1] == pytest.approx(want, rel=1e-7)
     assert curves["model"].iloc[0] == 0.0

@@ -50,12 +50,18 @@ def cli(monkeypatch):
 
 
 def test_custom_columns_dates_and_same_day_rule():
-    orders = read_orders(DATA / "custom_columns.csv", OrderColumns("会员ID", "下单时间", "实付金额"))
+    orders = read_orders(
+        DATA / "custom_columns.csv", OrderColumns("会员ID", "下单时间", "实付金额")
+    )
     assert orders.attrs["date_format"] == "YYYY/MM/DD"
     # Line 5 is blank, so the fourth order is on line 6 as an editor shows it.
     assert orders["line"].tolist() == [2, 3, 4, 6, 7]
     assert orders["date"].dt.strftime("%Y-%m-%d").tolist() == [
-        "2024-03-05", "2024-03-05", "2024-03-06", "2024-04-01", "2024-05-20"
+        "2024-03-05",
+        "2024-03-05",
+        "2024-03-06",
+        "2024-04-01",
+        "2024-05-20",
     ]
     tx = to_transactions(orders)
     m01 = tx[tx["customer_id"] == "m01"]
@@ -90,8 +96,15 @@ def test_rfm_summary_by_hand():
         pd.DataFrame(
             {
                 "customer_id": ["a", "a", "a", "a", "b", "c", "a"],
-                "date": [d("2024-01-01"), d("2024-01-08"), d("2024-01-08"), d("2024-01-29"),
-                         d("2024-01-15"), d("2024-02-10"), d("2024-02-05")],
+                "date": [
+                    d("2024-01-01"),
+                    d("2024-01-08"),
+                    d("2024-01-08"),
+                    d("2024-01-29"),
+                    d("2024-01-15"),
+                    d("2024-02-10"),
+                    d("2024-02-05"),
+                ],
                 "amount": [100.0, 30.0, 20.0, 70.0, 40.0, 5.0, 11.0],
             }
         )
@@ -126,8 +139,9 @@ BROKEN = [
 
 
 @pytest.mark.parametrize(("name", "line", "column", "value", "allowed"), BROKEN)
-def test_broken_file_gives_one_clear_message(cli, capsys, tmp_path, name, line, column, value,
-                                             allowed):
+def test_broken_file_gives_one_clear_message(
+    cli, capsys, tmp_path, name, line, column, value, allowed
+):
     out = tmp_path / "fit"
     status = cli(["fit-orders", str(DATA / name), "--calibration-end", CAL_END, "--out", str(out)])
     err = capsys.readouterr().err
@@ -148,8 +162,9 @@ def test_error_keeps_previous_output(cli, tmp_path):
     out = tmp_path / "fit"
     out.mkdir()
     (out / "fit.json").write_text("{}")
-    status = cli(["fit-orders", str(DATA / "bad_date.csv"), "--calibration-end", CAL_END,
-                  "--out", str(out)])
+    status = cli(
+        ["fit-orders", str(DATA / "bad_date.csv"), "--calibration-end", CAL_END, "--out", str(out)]
+    )
     assert status == 2
     assert (out / "fit.json").read_text() == "{}"
 
@@ -185,8 +200,16 @@ def good_fit(tmp_path_factory):
     try:
         out = tmp_path_factory.mktemp("good") / "fit"
         status = model.cli.main(
-            ["fit-orders", str(GOOD), "--calibration-end", CAL_END, "--holdout-end",
-             HOLDOUT_END, "--out", str(out)]
+            [
+                "fit-orders",
+                str(GOOD),
+                "--calibration-end",
+                CAL_END,
+                "--holdout-end",
+                HOLDOUT_END,
+                "--out",
+                str(out),
+            ]
         )
     finally:
         model.cli.COMMAND_MODULES = saved
@@ -198,7 +221,10 @@ def test_good_file_writes_all_outputs(good_fit):
     assert status == 0
     names = {p.name for p in out.iterdir()}
     assert names == {
-        "fit.json", "fitted_behaviour.toml", "summary.csv", "backtest.png",
+        "fit.json",
+        "fitted_behaviour.toml",
+        "summary.csv",
+        "backtest.png",
         "backtest_by_frequency.csv",
     }
     assert (out / "backtest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -260,8 +286,18 @@ def test_fragment_is_a_loadable_scenario(good_fit, tmp_path):
 def test_weekly_fit_gives_the_same_daily_fragment(cli, good_fit, tmp_path):
     _, out_day = good_fit
     out = tmp_path / "fit_week"
-    status = cli(["fit-orders", str(GOOD), "--calibration-end", CAL_END, "--time-unit", "week",
-                  "--out", str(out)])
+    status = cli(
+        [
+            "fit-orders",
+            str(GOOD),
+            "--calibration-end",
+            CAL_END,
+            "--time-unit",
+            "week",
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 0
     week = json.loads((out / "fit.json").read_text())
     day = tomllib.loads((out_day / "fitted_behaviour.toml").read_text())["behaviour"]
@@ -279,18 +315,42 @@ def test_real_process(tmp_path):
         pytest.skip(f"run.py cannot start until {', '.join(missing)} exist")
     out = tmp_path / "fit"
     done = subprocess.run(
-        [sys.executable, "run.py", "fit-orders", str(GOOD), "--calibration-end", CAL_END,
-         "--holdout-end", HOLDOUT_END, "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "run.py",
+            "fit-orders",
+            str(GOOD),
+            "--calibration-end",
+            CAL_END,
+            "--holdout-end",
+            HOLDOUT_END,
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "error" in done.stdout and "%" in done.stdout  # the backtest line
     fit = json.loads((out / "fit.json").read_text())
     assert f"{fit['holdout']['error_pct']:+.1f}%" in done.stdout
     bad = subprocess.run(
-        [sys.executable, "run.py", "fit-orders", str(DATA / "negative_amount.csv"),
-         "--calibration-end", CAL_END, "--out", str(tmp_path / "bad")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "run.py",
+            "fit-orders",
+            str(DATA / "negative_amount.csv"),
+            "--calibration-end",
+            CAL_END,
+            "--out",
+            str(tmp_path / "bad"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert bad.returncode == 2
     assert "negative_amount.csv: line 3, column 'amount'" in bad.stderr

@@ -135,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
         write_fragment(out, record)
         write_summary(out, summary)
         if holdout is not None:
-            tracking = tracking_curves(tx, summary, bg.params_, hold_end, TIME_UNITS[args.time_unit])
+            unit_days = TIME_UNITS[args.time_unit]
+            tracking = tracking_curves(tx, summary, bg.params_, hold_end, unit_days)
             write_by_frequency(out, holdout)
             plot_backtest(out, tracking, holdout, cal_end, args.time_unit)
 

@@ -97,9 +97,16 @@ def p_beats(
 
 def paired(kpis: pd.DataFrame, metric: str, strategy: str, reference: str) -> pd.DataFrame:
     """The strategy's and the reference's values of one KPI side by side, by replicate."""
-    wide = kpis.pivot(index="replicate", columns="strategy", values=metric)
+    # An inner join on replicate: a run that failed drops its pair (it is not "undefined").
+    own = kpis.loc[kpis["strategy"] == strategy, ["replicate", metric]]
+    ref = kpis.loc[kpis["strategy"] == reference, ["replicate", metric]]
+    both = own.merge(ref, on="replicate", suffixes=("_s", "_r")).sort_values("replicate")
     return pd.DataFrame(
-        {"strategy": wide[strategy].astype(float), "reference": wide[reference].astype(float)}
+        {
+            "strategy": pd.to_numeric(both[f"{metric}_s"], errors="coerce").astype(float).values,
+            "reference": pd.to_numeric(both[f"{metric}_r"], errors="coerce").astype(float).values,
+        },
+        index=pd.Index(both["replicate"].to_numpy(), name="replicate"),
     )
 
 

@@ -37,12 +37,16 @@ class Graph:
 
 
 def _csr(n: int, u: np.ndarray, v: np.ndarray) -> Graph:
+    """Symmetric CSR from an edge list (int32 ids; intermediates freed early: at 10M nodes
+    and degree 10 each array of directed edges is 400 MB)."""
     keep = u != v  # no self-loops
     u, v = u[keep], v[keep]
     src = np.concatenate([u, v])
-    dst = np.concatenate([v, u]).astype(np.int32)
+    dst = np.concatenate([v, u])
+    del u, v, keep
     order = np.argsort(src, kind="stable")
     counts = np.bincount(src, minlength=n)
+    del src
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     return Graph(indptr=indptr, indices=dst[order])
@@ -51,11 +55,13 @@ def _csr(n: int, u: np.ndarray, v: np.ndarray) -> Graph:
 def small_world(n: int, mean_degree: int, rewire_p: float, rng: np.random.Generator) -> Graph:
     """Watts–Strogatz: ring of n nodes, each linked to mean_degree/2 on each side, rewired."""
     half = max(1, mean_degree // 2)
-    base = np.arange(n, dtype=np.int64)
-    u = np.repeat(base, half)
-    v = (u + np.tile(np.arange(1, half + 1), n)) % n
-    rewire = rng.random(len(v)) < rewire_p
-    v[rewire] = rng.integers(0, n, int(rewire.sum()))
+    u = np.repeat(np.arange(n, dtype=np.int32), half)
+    v = u.astype(np.int64)
+    v += np.tile(np.arange(1, half + 1), n)
+    v %= n
+    v = v.astype(np.int32)
+    rewire = rng.random(len(v), dtype=np.float32) < rewire_p
+    v[rewire] = rng.integers(0, n, int(rewire.sum()), dtype=np.int32)
     return _csr(n, u, v)
 
 
@@ -64,8 +70,8 @@ def scale_free(n: int, mean_degree: int, rng: np.random.Generator) -> Graph:
     weights = rng.pareto(2.0, n) + 1.0  # density ∝ w^-3
     cum = np.cumsum(weights)
     m = n * mean_degree // 2
-    u = np.searchsorted(cum, rng.random(m) * cum[-1], side="right")
-    v = np.searchsorted(cum, rng.random(m) * cum[-1], side="right")
+    u = np.searchsorted(cum, rng.random(m) * cum[-1], side="right").astype(np.int32)
+    v = np.searchsorted(cum, rng.random(m) * cum[-1], side="right").astype(np.int32)
     return _csr(n, np.minimum(u, n - 1), np.minimum(v, n - 1))
 
 

@@ -116,8 +116,10 @@ def tracking_curves(
     tx = transactions[
         transactions["customer_id"].isin(summary.index) & (transactions["date"] <= end)
     ]
-    firsts = first.reindex(tx["customer_id"]).to_numpy()
-    repeat_dates = tx.loc[tx["date"].to_numpy() > firsts, "date"]
+    # Every transaction but each customer's first is a repeat (also right for same_day="keep").
+    ordered = tx.sort_values(["customer_id", "date"], kind="stable")
+    is_repeat = ordered.groupby("customer_id").cumcount() > 0
+    repeat_dates = tx.loc[is_repeat[is_repeat].index, "date"]
     daily = repeat_dates.value_counts().reindex(days, fill_value=0).sort_index()
     actual = daily.cumsum().to_numpy(float)
 

@@ -39,7 +39,10 @@ def bgnbd_loglik(
     ``logsumexp`` so that customers with many purchases do not overflow the gamma functions.
 
     Args:
-        r, alpha, a, b: BG/NBD parameters.
+        r: Shape of the purchase-rate distribution λ ~ Gamma(r, rate alpha).
+        alpha: Rate of that distribution, in the summary's time unit.
+        a: First shape of the dropout probability p ~ Beta(a, b).
+        b: Second shape of p ~ Beta(a, b).
         x: Repeat transactions in calibration (frequency).
         t_x: Time of the last transaction since the first (recency).
         T: Time from first transaction to the end of calibration.
@@ -86,8 +89,13 @@ def bgnbd_conditional_expected(
 
     Args:
         t: Length of the forecast period (scalar or per customer).
-        x, t_x, T: Calibration frequency, recency and age.
-        r, alpha, a, b: BG/NBD parameters.
+        x: Repeat transactions in calibration (frequency).
+        t_x: Time of the last transaction since the first (recency).
+        T: Time from first transaction to the end of calibration.
+        r: Shape of the purchase-rate distribution λ ~ Gamma(r, rate alpha).
+        alpha: Rate of that distribution, in the summary's time unit.
+        a: First shape of the dropout probability p ~ Beta(a, b).
+        b: Second shape of p ~ Beta(a, b).
 
     Returns:
         Expected repeat transactions per customer.
@@ -122,7 +130,10 @@ def bgnbd_expected_repeat(t: float | np.ndarray, r: float, alpha: float, a: floa
 
     Args:
         t: Time since the first purchase (scalar or array; 0 where negative).
-        r, alpha, a, b: BG/NBD parameters.
+        r: Shape of the purchase-rate distribution λ ~ Gamma(r, rate alpha).
+        alpha: Rate of that distribution, in the summary's time unit.
+        a: First shape of the dropout probability p ~ Beta(a, b).
+        b: Second shape of p ~ Beta(a, b).
 
     Returns:
         E[X(t)], same shape as ``t``.
@@ -199,9 +210,7 @@ class BetaGeoModel:
         self.converged_ = res.converged
         return self
 
-    def conditional_expected(
-        self, t: float | np.ndarray, summary: pd.DataFrame
-    ) -> np.ndarray:
+    def conditional_expected(self, t: float | np.ndarray, summary: pd.DataFrame) -> np.ndarray:
         """E[Y(t) | x, t_x, T] for each customer in ``summary`` (see eq. 10)."""
         return bgnbd_conditional_expected(
             t, summary["frequency"], summary["recency"], summary["T"], **self.params_

@@ -31,7 +31,9 @@ def gamma_gamma_loglik(
     f(m̄ | x) = Γ(px+q) / (Γ(px) Γ(q)) · γ^q · x^(px) · m̄^(px−1) / (γ + x m̄)^(px+q)
 
     Args:
-        p, q, gamma: Gamma-Gamma parameters.
+        p: Shape of each transaction's value, Gamma(p, rate ν).
+        q: Shape of the customer's ν ~ Gamma(q, rate gamma).
+        gamma: Rate of ν's distribution (yuan).
         x: Number of repeat transactions (> 0).
         m: Mean value of those transactions (> 0).
 

@@ -29,7 +29,6 @@ import csv
 import difflib
 import io
 import os
-import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -273,16 +272,24 @@ def _parse_amounts(raw: pd.Series, lines: np.ndarray, col: str, file: str) -> np
     return values
 
 
-def to_transactions(orders: pd.DataFrame) -> pd.DataFrame:
-    """Merge orders by one customer on one calendar day into one transaction.
+def to_transactions(orders: pd.DataFrame, same_day: str = "merge") -> pd.DataFrame:
+    """Turn orders into transactions, by default merging a customer's orders on one day.
 
     Args:
         orders: Columns ``customer_id``, ``date`` and ``amount`` (as from
             :func:`read_orders`, or any DataFrame with those columns).
+        same_day: ``"merge"`` (the CLI's rule): several orders by one customer on one
+            calendar day are one transaction with the amounts summed, because in a real export
+            they are usually one shopping occasion split by warehouse, coupon or payment.
+            ``"keep"``: every order is its own transaction, right for simulated logs where
+            same-day orders are independent purchases. Merging such a log loses the few
+            same-day repeats of the heaviest buyers, which BG/NBD reads as less heterogeneity:
+            with the DESIGN §7 defaults, α comes out ≈ 4–6% high (r ≈ 2–3%); see the
+            recovery tests.
 
     Returns:
-        One row per (customer, day): ``customer_id``, ``date`` (midnight), ``amount``
-        (summed) and ``n_orders``, sorted by customer and date.
+        One row per transaction: ``customer_id``, ``date`` (midnight), ``amount`` and
+        ``n_orders``, sorted by customer and date.
     """
     df = pd.DataFrame(
         {
@@ -291,6 +298,12 @@ def to_transactions(orders: pd.DataFrame) -> pd.DataFrame:
             "amount": orders["amount"].to_numpy(dtype=float),
         }
     )
+    if same_day == "keep":
+        out = df.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
+        out["n_orders"] = 1
+        return out
+    if same_day != "merge":
+        raise ValueError(f"same_day={same_day!r}: allowed are 'merge' and 'keep'")
     out = (
         df.groupby(["customer_id", "date"], sort=True)
         .agg(amount=("amount", "sum"), n_orders=("amount", "size"))
@@ -343,7 +356,7 @@ def rfm_summary(
         raise InputError(f"time unit {time_unit!r}: allowed are {', '.join(TIME_UNITS)}")
     unit = TIME_UNITS[time_unit]
     cal_end = pd.Timestamp(calibration_end)
-    tx = transactions.sort_values(["customer_id", "date"])
+    tx = transactions.sort_values(["customer_id", "date"], kind="stable")
     cal = tx[tx["date"] <= cal_end]
     g = cal.groupby("customer_id", sort=True)
     first = g["date"].min()

@@ -32,8 +32,13 @@ def simulate_orders(
     Args:
         n_customers: Customers, each making a first purchase at a time uniform on
             [0, cohort_days).
-        r, alpha_days, a, b: BG/NBD parameters with λ per day.
-        gg_p, gg_q, gg_gamma: Gamma-Gamma parameters (amounts in yuan).
+        r: λ per day ~ Gamma(r, rate alpha_days).
+        alpha_days: Rate of λ's distribution, days.
+        a: Dropout probability p ~ Beta(a, b).
+        b: See ``a``.
+        gg_p: Each order's value ~ Gamma(gg_p, rate ν).
+        gg_q: ν ~ Gamma(gg_q, rate gg_gamma).
+        gg_gamma: Rate of ν's distribution (yuan).
         horizon_days: Purchases after this many days from ``start`` are not recorded.
         cohort_days: Width of the acquisition window.
         rng: Random generator (the only source of randomness).

@@ -18,9 +18,8 @@ if __name__ == "__main__":
     date = orders["date"].dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
     with_time = rng.random(len(orders)) < 0.3
     minutes = rng.integers(0, 24 * 60, len(orders))
-    date[with_time] = [
-        f"{d} {m // 60:02d}:{m % 60:02d}:00" for d, m in zip(date[with_time], minutes[with_time])
-    ]
+    pairs = zip(date[with_time], minutes[with_time], strict=True)
+    date[with_time] = [f"{d} {m // 60:02d}:{m % 60:02d}:00" for d, m in pairs]
     orders["date"] = date
     split = orders.iloc[::25].copy()
     half = (split["amount"] / 2).round(2)

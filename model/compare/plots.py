@@ -1,0 +1,216 @@
+"""Comparison plots: KPI distributions, a contribution fan chart, customers by domain.
+
+Every function takes plain tables (no simulation), draws on the Agg backend and returns the
+figure; :func:`write_comparison_plots` saves them as PNG for the report and for slides.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from model.plots import DOMAIN_COLOURS, DOMAIN_COLUMNS, save  # noqa: E402
+
+# The KPIs in the distribution grid (those a strategist asks about first), when present.
+DISTRIBUTION_KPIS = (
+    "contribution",
+    "roi",
+    "revenue",
+    "cost_marketing",
+    "cac_paid",
+    "cost_per_private_member",
+    "repurchase_rate_90d",
+    "ltv_365",
+    "share_private_gmv",
+    "n_private",
+    "unfollows_per_1000_pushes",
+    "payback_day",
+)
+
+
+def _colours(names: Sequence[str]) -> dict[str, str]:
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return {name: cycle[i % len(cycle)] for i, name in enumerate(names)}
+
+
+def kpi_distributions(
+    kpis: pd.DataFrame,
+    strategies: Sequence[str],
+    metrics: Sequence[str],
+    *,
+    reference: str | None = None,
+    directions: Mapping[str, str] | None = None,
+):
+    """One panel per KPI: each strategy's replicates as dots over a 10–50–90% bar.
+
+    Args:
+        kpis: one row per run (strategy, replicate, KPI columns).
+        strategies: the strategies in display order.
+        metrics: KPI columns to draw (undefined everywhere: skipped).
+        reference: drawn in bold on the axis.
+        directions: "higher"/"lower" per KPI, shown in the panel title.
+    """
+    metrics = [m for m in metrics if m in kpis and kpis[m].notna().any()]
+    ncols = min(3, max(1, len(metrics)))
+    nrows = max(1, math.ceil(len(metrics) / ncols))
+    height = 0.45 * len(strategies) + 1.4
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, height * nrows), squeeze=False)
+    colours = _colours(strategies)
+    rng = np.random.default_rng(0)  # jitter only: fixed so the PNG is reproducible
+    for ax, metric in zip(axes.flat, metrics, strict=False):
+        for y, name in enumerate(strategies):
+            values = kpis.loc[kpis["strategy"] == name, metric].astype(float).dropna().to_numpy()
+            if values.size == 0:
+                continue
+            p10, p50, p90 = np.quantile(values, (0.1, 0.5, 0.9))
+            ax.hlines(y, p10, p90, color=colours[name], lw=5, alpha=0.35)
+            ax.plot([p50], [y], marker="|", ms=16, mew=2.5, color=colours[name])
+            jitter = rng.uniform(-0.18, 0.18, values.size)
+            ax.scatter(values, y + jitter, s=8, color=colours[name], alpha=0.6, lw=0)
+        ax.set_yticks(range(len(strategies)), strategies)
+        for label in ax.get_yticklabels():
+            if label.get_text() == reference:
+                label.set_fontweight("bold")
+        ax.invert_yaxis()
+        arrow = ""
+        if directions and metric in directions:
+            arrow = " (higher is better)" if directions[metric] == "higher" else " (lower is better)"
+        ax.set_title(f"{metric}{arrow}", fontsize="medium")
+        ax.grid(axis="x", alpha=0.3)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_visible(False)
+    fig.suptitle("KPI distributions over replicates (dots: runs; bar: 10–90%; tick: median)")
+    return fig
+
+
+def contribution_fan(series: Mapping[str, pd.DataFrame], *, metric: str = "cum_contribution"):
+    """Cumulative contribution over time per strategy: the median and a 10–90% band.
+
+    Args:
+        series: per strategy, a day × replicate table of the metric.
+        metric: the metric's name, for the axis label.
+    """
+    fig, ax = plt.subplots(figsize=(10, 5.5))
+    colours = _colours(list(series))
+    for name, table in series.items():
+        q = table.quantile([0.1, 0.5, 0.9], axis=1).T
+        ax.fill_between(q.index, q[0.1], q[0.9], color=colours[name], alpha=0.2, lw=0)
+        ax.plot(q.index, q[0.5], color=colours[name], label=name, lw=2)
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.set(
+        title="Cumulative contribution: median and 10–90% band over replicates",
+        xlabel="day",
+        ylabel=f"{metric} (¥)",
+    )
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def customers_by_domain(domains: Mapping[str, Mapping[str, pd.DataFrame]]):
+    """Customers per domain over time, one panel per strategy (median and 10–90% band).
+
+    Args:
+        domains: per strategy, per domain column (``n_public``, ``n_private``, ``n_lapsed``), a
+            day × replicate table.
+    """
+    names = list(domains)
+    ncols = min(2, max(1, len(names)))
+    nrows = max(1, math.ceil(len(names) / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(7 * ncols, 3.8 * nrows), squeeze=False, sharey=True
+    )
+    for ax, name in zip(axes.flat, names, strict=False):
+        for column, label in DOMAIN_COLUMNS.items():
+            table = domains[name].get(column)
+            if table is None:
+                continue
+            q = table.quantile([0.1, 0.5, 0.9], axis=1).T
+            colour = DOMAIN_COLOURS[label]
+            ax.fill_between(q.index, q[0.1], q[0.9], color=colour, alpha=0.2, lw=0)
+            ax.plot(q.index, q[0.5], color=colour, label=label, lw=2)
+        ax.set(title=name, xlabel="day", ylabel="customers")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize="small")
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle("Customers by domain (median and 10–90% band over replicates)")
+    return fig
+
+
+def paired_differences(
+    kpis: pd.DataFrame, strategies: Sequence[str], reference: str, metric: str
+):
+    """Strategy − reference on the same replicate, one row per strategy (common random numbers)."""
+    others = [s for s in strategies if s != reference]
+    fig, ax = plt.subplots(figsize=(9, 0.6 * max(1, len(others)) + 1.6))
+    colours = _colours(strategies)
+    ref = kpis[kpis["strategy"] == reference].set_index("replicate")[metric].astype(float)
+    rng = np.random.default_rng(0)
+    for y, name in enumerate(others):
+        own = kpis[kpis["strategy"] == name].set_index("replicate")[metric].astype(float)
+        diff = (own - ref).dropna().to_numpy()
+        if diff.size == 0:
+            continue
+        p10, p50, p90 = np.quantile(diff, (0.1, 0.5, 0.9))
+        ax.hlines(y, p10, p90, color=colours[name], lw=6, alpha=0.35)
+        ax.plot([p50], [y], marker="|", ms=18, mew=2.5, color=colours[name])
+        ax.scatter(diff, y + rng.uniform(-0.15, 0.15, diff.size), s=9, color=colours[name],
+                   alpha=0.6, lw=0)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(others)), others)
+    ax.invert_yaxis()
+    ax.set(title=f"{metric}: paired difference vs {reference} (same replicate seed)",
+           xlabel=f"{metric} − {reference}")
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def write_comparison_plots(result, out_dir: str | Path) -> list[str]:
+    """Write the comparison's PNGs into ``out_dir``; return their file names in report order.
+
+    Args:
+        result: a :class:`model.compare.runner.ComparisonResult`.
+        out_dir: an existing directory.
+    """
+    from model.compare.spec import DIRECTIONS
+
+    out_dir = Path(out_dir)
+    spec = result.spec
+    names = spec.names
+    written: list[tuple[str, object]] = []
+    metrics = [m for m in DISTRIBUTION_KPIS if m in spec.kpis] or list(spec.kpis)[:9]
+    written.append(
+        (
+            "kpi_distributions.png",
+            kpi_distributions(
+                result.kpis, names, metrics, reference=spec.reference, directions=DIRECTIONS
+            ),
+        )
+    )
+    if len(names) > 1:
+        written.append(
+            (
+                "paired_differences.png",
+                paired_differences(result.kpis, names, spec.reference, spec.rank_by),
+            )
+        )
+    written.append(("contribution_fan.png", contribution_fan(result.series("cum_contribution"))))
+    per_domain = {column: result.series(column) for column in DOMAIN_COLUMNS}
+    domains = {
+        name: {column: per_domain[column][name] for column in DOMAIN_COLUMNS if name in per_domain[column]}
+        for name in names
+    }
+    written.append(("customers_by_domain.png", customers_by_domain(domains)))
+    for filename, fig in written:
+        save(fig, out_dir / filename)
+    return [filename for filename, _ in written]
