@@ -84,7 +84,8 @@ class SensitivityResult:
 
     out: Path
     indices: pd.DataFrame  # method, metric, parameter, index, value, conf
-    n_runs: int
+    n_points: int
+    n_runs: int  # distinct runs (design points that coincide share their runs)
     n_ran: int
     n_reused: int
     n_failed: int
@@ -205,6 +206,7 @@ def run_sensitivity(
     result = SensitivityResult(
         out=out,
         indices=indices,
+        n_points=len(points),
         n_runs=report.n_runs,
         n_ran=report.n_ran,
         n_reused=report.n_reused,
