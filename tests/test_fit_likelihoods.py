@@ -34,6 +34,7 @@ CUSTOMERS = [(0, 0.0, 10.0), (1, 4.0, 12.0), (3, 7.5, 9.0)]
 
 
 def lbeta(a: float, b: float) -> float:
+    """Return log B(a, b) from math.lgamma."""
     return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
 
 
@@ -48,6 +49,7 @@ def bgnbd_lik_by_hand(r, alpha, a, b, x, t_x, T) -> float:
 
 
 def test_bgnbd_loglik_equals_hand_computed():
+    """Eq. (6) per customer equals the plain-float computation for x = 0, 1, 3."""
     x, t_x, T = map(np.array, zip(*CUSTOMERS, strict=True))
     got = bgnbd_loglik(**PARAMS, x=x, t_x=t_x, T=T)
     want = [math.log(bgnbd_lik_by_hand(**PARAMS, x=c[0], t_x=c[1], T=c[2])) for c in CUSTOMERS]
@@ -58,7 +60,7 @@ def test_bgnbd_loglik_equals_hand_computed():
 
 
 def test_bgnbd_loglik_is_finite_for_heavy_buyers():
-    # Γ(r+x) overflows a double near x = 171; the log form must not.
+    """A heavy buyer (x = 400) stays finite and exact: Γ(r+x) overflows near x = 171."""
     ll = bgnbd_loglik(**CDNOW, x=np.array([400.0]), t_x=np.array([38.0]), T=np.array([39.0]))
     r, alpha, a, b = CDNOW.values()
     x, t_x, T = 400.0, 38.0, 39.0
@@ -72,6 +74,7 @@ def test_bgnbd_loglik_is_finite_for_heavy_buyers():
 
 
 def gg_logdens_by_hand(p, q, gamma, x, m) -> float:
+    """The Gamma-Gamma log-density of m̄ written out with math.lgamma."""
     return (
         math.lgamma(p * x + q)
         - math.lgamma(p * x)
@@ -100,6 +103,7 @@ def gg_dens_by_integration(p, q, gamma, x, m) -> float:
 
 @pytest.mark.parametrize(("x", "m"), [(1, 35.0), (2, 120.5), (5, 80.0)])
 def test_gamma_gamma_loglik_equals_hand_and_integral(x, m):
+    """The density of m̄ matches the closed form and the integral over ν."""
     p, q, gamma = 6.25, 3.74, 15.44  # FHL 2005 (RFM and CLV) CDNOW estimates
     got = gamma_gamma_loglik(p, q, gamma, np.array([x]), np.array([m]))[0]
     assert got == pytest.approx(gg_logdens_by_hand(p, q, gamma, x, m), rel=1e-12)
@@ -107,6 +111,7 @@ def test_gamma_gamma_loglik_equals_hand_and_integral(x, m):
 
 
 def test_gamma_gamma_conditional_mean_is_weighted_average():
+    """E[value | x, m̄] weights population and own mean by px/(px+q−1)."""
     p, q, gamma = 6.25, 3.74, 15.44
     population = p * gamma / (q - 1)
     got = gamma_gamma_conditional_mean(p, q, gamma, np.array([0.0, 4.0]), np.array([0.0, 50.0]))
@@ -150,11 +155,13 @@ def conditional_by_integration(t, x, t_x, T, r, alpha, a, b) -> float:
 
 @pytest.mark.parametrize("t", [1.0, 39.0, 78.0, 500.0])
 def test_expected_repeat_against_integral(t):
+    """E[X(t)] equals the quadrature over p, short to very long horizons."""
     got = bgnbd_expected_repeat(t, **CDNOW)
     assert float(got) == pytest.approx(expected_repeat_by_integration(t, *CDNOW.values()), rel=1e-7)
 
 
 def test_expected_repeat_matches_fhl_eq7_as_written():
+    """The Euler-transformed form equals eq. (7) as printed."""
     # The Euler-transformed evaluation must equal eq. (7) as printed where the latter is stable.
     r, alpha, a, b = CDNOW.values()
     t = np.array([5.0, 39.0, 78.0])
@@ -167,6 +174,7 @@ def test_expected_repeat_matches_fhl_eq7_as_written():
 
 
 def test_conditional_expectation_cdnow_published_value():
+    """Hardie's CDNOW example: 1.226 purchases in the next 39 weeks."""
     # Hardie's spreadsheet for FHL 2005 (also lifetimes' test): x=2, t_x=30.43, T=38.86 weeks,
     # expected purchases in the next 39 weeks = 1.226.
     got = bgnbd_conditional_expected(
@@ -180,12 +188,14 @@ def test_conditional_expectation_cdnow_published_value():
     [(39.0, 0, 0.0, 38.0), (39.0, 1, 2.0, 30.0), (52.0, 4, 20.0, 21.0), (300.0, 12, 35.0, 38.0)],
 )
 def test_conditional_expectation_against_integral(t, x, t_x, T):
+    """Eq. (10) equals the posterior expectation by quadrature."""
     got = bgnbd_conditional_expected(t, np.array([x]), np.array([t_x]), np.array([T]), **CDNOW)
     want = conditional_by_integration(t, x, t_x, T, *CDNOW.values())
     assert float(got[0]) == pytest.approx(want, rel=1e-6)
 
 
 def test_p_alive_against_likelihood_split():
+    """P(alive) is the alive term's share of the likelihood."""
     # P(alive) is the share of the likelihood in the 'alive at T' term.
     r, alpha, a, b = PARAMS.values()
     x, t_x, T = 3, 7.5, 9.0
@@ -197,6 +207,7 @@ def test_p_alive_against_likelihood_split():
 
 
 def test_holdout_comparison_sums_and_buckets():
+    """Holdout totals, error and the 0…7+ buckets add up per customer."""
     summary = pd.DataFrame(
         {
             "frequency": [0, 1, 9, 7],
@@ -224,6 +235,7 @@ def test_holdout_comparison_sums_and_buckets():
 
 
 def test_tracking_curve_sums_cohorts():
+    """The tracking curve counts repeats and sums E[X] over cohorts."""
     day = pd.Timestamp("2024-01-01")
     tx = pd.DataFrame(
         {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,7 @@ def cli(monkeypatch):
 
 
 def test_custom_columns_dates_and_same_day_rule():
+    """Chinese headers, YYYY/MM/DD with times, blank lines and the same-day merge."""
     orders = read_orders(
         DATA / "custom_columns.csv", OrderColumns("会员ID", "下单时间", "实付金额")
     )
@@ -71,6 +73,7 @@ def test_custom_columns_dates_and_same_day_rule():
 
 
 def test_gbk_encoded_export_is_read(tmp_path):
+    """A GBK export from Excel on Chinese Windows is decoded."""
     path = tmp_path / "gbk.csv"
     path.write_bytes("客户,日期,金额\n张三,2024-01-02,10\n".encode("gbk"))
     orders = read_orders(path, OrderColumns("客户", "日期", "金额"))
@@ -78,6 +81,7 @@ def test_gbk_encoded_export_is_read(tmp_path):
 
 
 def test_day_first_detected_when_a_row_decides(tmp_path):
+    """DD/MM/YYYY is chosen when one day > 12 rules out MM/DD."""
     path = tmp_path / "dmy.csv"
     path.write_text("customer_id,date,amount\nc1,05/03/2024,10\nc1,25/03/2024,12\n")
     orders = read_orders(path)
@@ -86,11 +90,13 @@ def test_day_first_detected_when_a_row_decides(tmp_path):
 
 
 def test_explicit_date_format_resolves_ambiguity():
+    """--date-format settles a column that reads both ways."""
     orders = read_orders(DATA / "ambiguous_dates.csv", date_format="%m/%d/%Y")
     assert orders["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-05-03", "2024-06-04"]
 
 
 def test_rfm_summary_by_hand():
+    """Frequency, recency, T, monetary and holdout counts on a hand-made log."""
     d = pd.Timestamp
     tx = to_transactions(
         pd.DataFrame(
@@ -142,6 +148,7 @@ BROKEN = [
 def test_broken_file_gives_one_clear_message(
     cli, capsys, tmp_path, name, line, column, value, allowed
 ):
+    """Each broken file: exit 2, one line naming file, line, column, value, rule."""
     out = tmp_path / "fit"
     status = cli(["fit-orders", str(DATA / name), "--calibration-end", CAL_END, "--out", str(out)])
     err = capsys.readouterr().err
@@ -159,6 +166,7 @@ def test_broken_file_gives_one_clear_message(
 
 
 def test_error_keeps_previous_output(cli, tmp_path):
+    """A failed run leaves an earlier output directory untouched."""
     out = tmp_path / "fit"
     out.mkdir()
     (out / "fit.json").write_text("{}")
@@ -178,13 +186,33 @@ def test_error_keeps_previous_output(cli, tmp_path):
     ],
 )
 def test_bad_dates_on_the_command_line(cli, capsys, tmp_path, args, needle):
+    """Bad --calibration-end/--holdout-end values are refused with exit 2."""
     status = cli(["fit-orders", str(GOOD), *args, "--out", str(tmp_path / "fit")])
     assert status == 2
     assert needle in capsys.readouterr().err
     assert not (tmp_path / "fit").exists()
 
 
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("customer_id,date,amount\nc1,2024-01-05,1\nc1,9024-03-05,2\n", "line 3, column 'date'"),
+        ("customer_id;date;amount\nc1;2024-01-05;1\n", "separated by something other"),
+        ("customer_id,date,amount\nc1,2024-01-05,1\n,2024-03-05,3\n", "empty customer id"),
+        ("customer_id,date,amount\nc1,2024-01-05,1\nc2,2024-03-05\n", "line 3: 2 fields"),
+        ("customer_id,date,amount\nc1,2024-01-05,1\nc1,2024-01-09 lunch,1\n", "line 3"),
+    ],
+)
+def test_other_bad_rows(tmp_path, text, needle):
+    """Out-of-range year, wrong separator, empty id, short row, junk after the date."""
+    path = tmp_path / "orders.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=re.escape(needle)):
+        read_orders(path)
+
+
 def test_input_error_type_from_reader():
+    """The reader raises InputError with the file, line and column."""
     with pytest.raises(InputError, match=r"negative_amount\.csv: line 3, column 'amount'"):
         read_orders(DATA / "negative_amount.csv")
 
@@ -194,6 +222,7 @@ def test_input_error_type_from_reader():
 
 @pytest.fixture(scope="module")
 def good_fit(tmp_path_factory):
+    """One in-process fit of good.csv with a holdout, shared by the tests below."""
     missing = _other_commands_missing()
     saved = model.cli.COMMAND_MODULES
     model.cli.COMMAND_MODULES = [m for m in saved if m not in missing]
@@ -217,6 +246,7 @@ def good_fit(tmp_path_factory):
 
 
 def test_good_file_writes_all_outputs(good_fit):
+    """A good file writes fit.json, the fragment, summary.csv and the PNGs."""
     status, out = good_fit
     assert status == 0
     names = {p.name for p in out.iterdir()}
@@ -231,6 +261,7 @@ def test_good_file_writes_all_outputs(good_fit):
 
 
 def test_fit_json_content(good_fit):
+    """fit.json has parameters with standard errors and a consistent holdout."""
     _, out = good_fit
     fit = json.loads((out / "fit.json").read_text())
     assert fit["time_unit"] == "day"
@@ -255,6 +286,7 @@ def test_fit_json_content(good_fit):
 
 
 def test_summary_csv_matches_fit(good_fit):
+    """summary.csv has one row per customer and agrees with fit.json."""
     _, out = good_fit
     s = pd.read_csv(out / "summary.csv")
     assert list(s.columns[:5]) == ["customer_id", "frequency", "recency", "T", "monetary"]
@@ -265,6 +297,7 @@ def test_summary_csv_matches_fit(good_fit):
 
 
 def test_fragment_is_a_loadable_scenario(good_fit, tmp_path):
+    """The fragment parses as TOML and loads through the scenario loader."""
     _, out = good_fit
     fit = json.loads((out / "fit.json").read_text())
     text = (out / "fitted_behaviour.toml").read_text()
@@ -284,6 +317,7 @@ def test_fragment_is_a_loadable_scenario(good_fit, tmp_path):
 
 
 def test_weekly_fit_gives_the_same_daily_fragment(cli, good_fit, tmp_path):
+    """A weekly fit gives alpha_days = 7·alpha_weeks, the same as a daily fit."""
     _, out_day = good_fit
     out = tmp_path / "fit_week"
     status = cli(
@@ -310,6 +344,7 @@ def test_weekly_fit_gives_the_same_daily_fragment(cli, good_fit, tmp_path):
 
 
 def test_real_process(tmp_path):
+    """run.py in a real process: success with the backtest line, and exit 2."""
     missing = _other_commands_missing()
     if missing:
         pytest.skip(f"run.py cannot start until {', '.join(missing)} exist")
@@ -358,6 +393,7 @@ def test_real_process(tmp_path):
 
 
 def test_good_fixture_is_reproducible():
+    """good.csv is still what make_good.py writes."""
     # good.csv was written by tests/data/orders/make_good.py; guard against hand edits.
     orders = read_orders(GOOD)
     assert len(orders) == 1958

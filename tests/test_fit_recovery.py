@@ -30,6 +30,7 @@ HOLDOUT_END = "2025-06-28"  # day 544, the last simulated day: half a year of ho
 
 @pytest.fixture(scope="module")
 def scenario():
+    """Public-only baseline: 90 days of paid acquisition, 545 days simulated."""
     return baseline_with(
         market__initial_public=0,  # everyone's first order is inside the log
         sim__days=545,
@@ -42,6 +43,7 @@ def scenario():
 
 @pytest.fixture(scope="module")
 def orders(scenario):
+    """The simulator's order log with calendar dates."""
     log = simulate(scenario, seed=SEED, record_orders=True).orders
     return pd.DataFrame(
         {
@@ -54,17 +56,20 @@ def orders(scenario):
 
 @pytest.fixture(scope="module")
 def data(orders):
+    """Transactions (every order kept) and the RFM summary with a holdout."""
     tx = to_transactions(orders, same_day="keep")
     return tx, rfm_summary(tx, CAL_END, HOLDOUT_END, time_unit="day")
 
 
 @pytest.fixture(scope="module")
 def fits(data):
+    """BG/NBD and Gamma-Gamma fitted to the summary."""
     _, summary = data
     return BetaGeoModel().fit(summary), GammaGammaModel().fit(summary)
 
 
 def truth(scenario) -> tuple[dict, dict]:
+    """The scenario's parameters, named as the fits name them."""
     b = scenario.behaviour
     return (
         {"r": b.r, "alpha": b.alpha_days, "a": b.a, "b": b.b},
@@ -73,6 +78,7 @@ def truth(scenario) -> tuple[dict, dict]:
 
 
 def test_enough_customers(data):
+    """At least 5,000 customers, most of them with repeat purchases."""
     _, summary = data
     assert len(summary) >= 5000
     assert summary["frequency"].sum() > len(summary)  # enough repeat purchases
@@ -80,6 +86,7 @@ def test_enough_customers(data):
 
 @pytest.mark.parametrize("name", ["r", "alpha", "a", "b"])
 def test_bgnbd_recovers_truth_within_95pct(scenario, fits, name):
+    """Each BG/NBD parameter's truth lies in estimate ± 1.96 se."""
     bg, _ = fits
     est, se = bg.params_[name], bg.se_[name]
     assert bg.converged_
@@ -90,6 +97,7 @@ def test_bgnbd_recovers_truth_within_95pct(scenario, fits, name):
 
 @pytest.mark.parametrize("name", ["p", "q", "gamma"])
 def test_gamma_gamma_recovers_truth_within_95pct(scenario, fits, name):
+    """Each Gamma-Gamma parameter's truth lies in estimate ± 1.96 se."""
     _, gg = fits
     est, se = gg.params_[name], gg.se_[name]
     assert gg.converged_
@@ -99,6 +107,7 @@ def test_gamma_gamma_recovers_truth_within_95pct(scenario, fits, name):
 
 
 def test_weekly_fit_is_the_daily_fit_rescaled(data, fits):
+    """A weekly fit is the daily fit with α divided by 7."""
     # T and t_x in weeks are the same data / 7, so the MLE must be α_week = α_day / 7 with r,
     # a, b unchanged: checks the time-unit plumbing and that the optimiser reaches the optimum.
     tx, _ = data
@@ -111,6 +120,7 @@ def test_weekly_fit_is_the_daily_fit_rescaled(data, fits):
 
 
 def test_backtest_on_simulated_holdout(data, fits):
+    """The holdout forecast and the tracking curve match the simulated log."""
     tx, summary = data
     bg, _ = fits
     res = holdout_comparison(summary, bg.params_)
@@ -127,6 +137,7 @@ def test_backtest_on_simulated_holdout(data, fits):
 
 
 def test_same_day_merge_bias_direction(orders, fits):
+    """Merging same-day orders raises α and r, leaving r/α nearly unchanged."""
     # The CLI merges same-day orders. On this log that drops the heaviest buyers' same-day
     # repeats, so fewer transactions and a narrower rate distribution: α (and r) up.
     bg_keep, _ = fits

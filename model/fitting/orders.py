@@ -17,6 +17,7 @@ CSV rules (also in the README):
   ``YYYY-MM-DD`` (ISO), ``YYYY/MM/DD``, ``YYYY.MM.DD``, ``YYYYMMDD``, ``YYYY年MM月DD日``,
   ``DD/MM/YYYY``, ``MM/DD/YYYY``; leading zeros optional. If a column reads both as
   day-first and month-first, it is ambiguous and refused; pass ``--date-format``.
+  Dates must lie between 1990-01-01 and 2100-12-31 (catches typos such as 9024).
 - Amounts: plain non-negative numbers in yuan (``129``, ``129.50``); no currency symbols or
   thousands separators. Zero is allowed (free samples) but such orders add no value.
 - Several orders by one customer on one calendar day are one transaction, amounts summed:
@@ -55,6 +56,7 @@ ALLOWED_DATES = ", ".join(name for _, name in DATE_FORMATS)
 _TIME_RE = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?"
 
 TIME_UNITS = {"day": 1.0, "week": 7.0}
+DATE_MIN, DATE_MAX = np.datetime64("1990-01-01", "s"), np.datetime64("2100-12-31", "s")
 
 
 @dataclass(frozen=True)
@@ -182,14 +184,14 @@ def _missing_column_message(col: str, role: str, header: list[str], line: int) -
         f"line {line}, column '{col}': no such column in the header; the header has "
         f"{', '.join(repr(h) for h in header)}. Name the {role} column with {option}"
     )
+    if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+        return msg + "; the file looks separated by something other than commas: save it as CSV"
     close = difflib.get_close_matches(col, header, n=1, cutoff=0.6)
     # Also catch 'order_date' for 'date' or 'Amount' for 'amount', which difflib scores low.
     low = col.lower()
     close = close or [h for h in header if h and (low in h.lower() or h.lower() in low)]
     if close:
         msg += f" (did you mean {option} {close[0]!r}?)"
-    if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-        msg += "; the file looks separated by something other than commas: save it as CSV"
     return msg
 
 
@@ -229,8 +231,18 @@ def _parse_dates(
         )
     if full:
         fmt = full[0]
-        names = dict(candidates)
-        return parsed[fmt].astype("datetime64[ns]"), names[fmt]
+        values = parsed[fmt].astype("datetime64[s]")
+        # A typo such as 9024 for 2024 parses fine but is no order date (and would overflow
+        # pandas' nanosecond timestamps): refuse anything outside a plausible range.
+        outside = (values < DATE_MIN) | (values > DATE_MAX)
+        if outside.any():
+            i = int(np.argmax(outside))
+            raise InputError(
+                f"line {lines[i]}, column '{col}': {raw.iloc[i]!r} is outside the allowed "
+                f"range {DATE_MIN.astype('datetime64[D]')} to {DATE_MAX.astype('datetime64[D]')}",
+                file=file,
+            )
+        return values.astype("datetime64[ns]"), dict(candidates)[fmt]
     # No format fits the whole column: blame the first row that fails under the format that
     # fits most rows, since that is most likely the format the export meant.
     best = max(candidates, key=lambda c: ok[c[0]].sum())
