@@ -76,12 +76,44 @@ class PlatformAgent(mesa.Agent):
 
 
 class BrandAgent(mesa.Agent):
-    """The brand: its paid-acquisition budget schedule."""
+    """The brand: its paid-acquisition budget schedule and, optionally, an adaptive split.
 
-    def __init__(self, model: mesa.Model, budget: Budget, days: int) -> None:
+    With ``budget.adaptive`` the brand reviews each platform's realised CAC every
+    ``review_every_days`` and moves ``adaptive_step`` of the budget from the dearest platform
+    to the cheapest (never below ``min_share``) — the "move budget to the better channel" rule.
+    """
+
+    def __init__(
+        self, model: mesa.Model, budget: Budget, days: int, shares: np.ndarray | None = None
+    ) -> None:
         super().__init__(model)
         self.budget = budget
         self.days = days
+        self.shares = np.array([1.0]) if shares is None else np.array(shares, dtype=float)
+        self._period_spend = np.zeros(len(self.shares))
+        self._period_new = np.zeros(len(self.shares))
+
+    def observe(self, platform: int, spend: float, new_customers: int) -> None:
+        """Record one platform's spend and new customers today (for the adaptive review)."""
+        self._period_spend[platform] += spend
+        self._period_new[platform] += new_customers
+
+    def review(self, day: int) -> None:
+        """At the end of a review period, shift budget towards the cheaper platform."""
+        b = self.budget
+        if not b.adaptive or len(self.shares) < 2 or (day + 1) % b.review_every_days:
+            return
+        spent = self._period_spend > 0
+        if spent.sum() >= 2:
+            cac = np.full(len(self.shares), np.nan)
+            cac[spent] = self._period_spend[spent] / np.maximum(self._period_new[spent], 1)
+            best, worst = int(np.nanargmin(cac)), int(np.nanargmax(cac))
+            move = min(b.adaptive_step, self.shares[worst] - b.min_share)
+            if best != worst and move > 0:
+                self.shares[worst] -= move
+                self.shares[best] += move
+        self._period_spend[:] = 0
+        self._period_new[:] = 0
 
     def spend_on(self, day: int) -> float:
         """Total ad budget for a day (yuan), before the split across platforms."""

@@ -58,7 +58,8 @@ class PrivateDomainModel(mesa.Model):
     7. **Operating mode economics**: staff (accounts, content, guides' salaries, group
        upkeep) and tools are booked; commissions were booked with each order.
     8. **Ledger and metrics**: platform fees on the day's platform revenue, the contribution
-       identity closed in fen, daily metrics recorded.
+       identity closed in fen, daily metrics recorded; on review days an adaptive brand moves
+       budget towards the platform with the lower realised CAC (used from tomorrow).
     """
 
     def __init__(
@@ -88,7 +89,7 @@ class PrivateDomainModel(mesa.Model):
         ]
         self.take_rates = np.array([p.cfg.take_rate for p in self.platforms])
         self.budget_shares = np.array([p.cfg.budget_share for p in self.platforms])
-        self.brand = BrandAgent(self, scenario.budget, self.days)
+        self.brand = BrandAgent(self, scenario.budget, self.days, self.budget_shares)
         self.private = scenario.has_private_domain
         self.operation = PrivateOperationAgent(self, scenario.operation) if self.private else None
         self.graph = None
@@ -258,6 +259,7 @@ class PrivateDomainModel(mesa.Model):
         self._referral(d, np.concatenate(member_purchases))  # 6
         self._operating_costs()  # 7
         self._close_day(d)  # 8
+        self.brand.review(d)
         self.day += 1
 
     def run(self, days: int | None = None, progress: bool = False) -> None:
@@ -293,8 +295,9 @@ class PrivateDomainModel(mesa.Model):
         budget = self.brand.spend_on(d)
         new_by_platform = []
         for p in self.platforms:
+            share = self.brand.shares[p.index]
             spend, expected = p.expected_acquisitions(
-                budget * p.cfg.budget_share, d, int(pop.counts[PROSPECT]), n_market
+                budget * share, d, int(pop.counts[PROSPECT]), n_market
             )
             self.ledger.book("cost_ad", to_fen(spend))
             if self.cfg.acquisition.mode == "saturating":
@@ -302,10 +305,10 @@ class PrivateDomainModel(mesa.Model):
             else:
                 n_new = 0 if p.is_banned(d) else rng.binomial(
                     int(pop.counts[PROSPECT]),
-                    bass_daily_probability(self.cfg.acquisition.p_innovation_per_year)
-                    * p.cfg.budget_share,
+                    bass_daily_probability(self.cfg.acquisition.p_innovation_per_year) * share,
                 )
             uids = self.queue.take(int(n_new), pop.domain)
+            self.brand.observe(p.index, spend, len(uids))
             pop.platform[uids] = p.index
             new_by_platform.append(uids)
         uids = np.concatenate(new_by_platform)

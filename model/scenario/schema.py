@@ -106,6 +106,10 @@ class Budget(Strict):
     per_day_yuan: float = Field(20_000.0, ge=0, description="spend per day (ramp: at day 0)")
     ramp_to_per_day_yuan: float = Field(0.0, ge=0, description="ramp: spend on the last day")
     pulses: list[Pulse] = Field(default_factory=list, description="pulses: added campaigns")
+    adaptive: bool = Field(False, description="move budget towards the platform with lower CAC")
+    review_every_days: int = Field(30, ge=1, description="adaptive: days between reviews")
+    adaptive_step: float = Field(0.1, gt=0, le=1, description="adaptive: share moved per review")
+    min_share: float = Field(0.05, ge=0, le=0.5, description="adaptive: floor per platform")
 
 
 class Outreach(Strict):
