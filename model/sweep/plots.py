@@ -100,7 +100,8 @@ def scatter(table: pd.DataFrame, params: list[str], kpi: str) -> Figure:
 def sensitivity_plot(indices: pd.DataFrame, kpi: str, path: Path) -> Path:
     """Bars of total Sobol indices (and Morris μ*) per parameter, with the dummy's band."""
     methods = [m for m in ("sobol", "morris") if (indices["method"] == m).any()]
-    fig = Figure(figsize=(6 * len(methods), 0.45 * indices["parameter"].nunique() + 2))
+    fig = Figure(figsize=(7 * len(methods), 0.45 * indices["parameter"].nunique() + 2),
+                 layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(methods)))
     for ax, method in zip(axes, methods, strict=True):
         index_name = "ST" if method == "sobol" else "mu_star"
