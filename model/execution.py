@@ -328,7 +328,7 @@ def map_runs(
     window = max_in_flight or (1 if isinstance(executor, InProcessExecutor) else 2 * workers + 2)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # plain bar: tqdm.auto needs ipywidgets in notebooks
 
         label = progress if isinstance(progress, str) else "runs"
         bar = tqdm(total=len(tasks), desc=label, unit="run", dynamic_ncols=True)
