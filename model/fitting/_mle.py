@@ -11,6 +11,12 @@ from scipy.optimize import minimize
 # Bounds on log-parameters keep the optimiser out of overflow (e^±20 ≈ 5e8 / 2e-9), far
 # outside any plausible value for these models.
 _LOG_BOUND = 20.0
+# Step in log-parameters for the Hessian: a relative step of 1e-4 in every parameter suits
+# their very different scales; with an analytic gradient the central difference's error is
+# O(h²) ≈ 1e-8 relative, far below the standard errors it feeds.
+_HESS_STEP = 1e-4
+
+NegLogLik = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -25,37 +31,37 @@ class MLEResult:
     message: str
 
 
-def fit_positive(
-    negloglik: Callable[[np.ndarray], float],
-    starts: Sequence[Sequence[float]],
-    scale: float = 1.0,
-) -> MLEResult:
+def fit_positive(negloglik: NegLogLik, starts: Sequence[Sequence[float]], scale: float = 1.0):
     """Minimise a negative log-likelihood over positive parameters.
 
-    The optimiser (L-BFGS-B with central-difference gradients) works on log-parameters, so
-    positivity needs no constraint and parameters of very different sizes (r ≈ 0.2 next to
+    The optimiser (L-BFGS-B with the analytic gradient) works on log-parameters u = log θ, so
+    positivity needs no constraint and parameters of very different sizes (r ≈ 0.5 next to
     α ≈ 60 days or γ ≈ 50 yuan) are equally well scaled. The best of several starts is kept
-    because BG/NBD's surface can have a flat ridge in (a, b).
+    because BG/NBD's surface has a long, flat ridge in (a, b).
 
     Standard errors come from the inverse of the observed information in the natural
-    parameters. The Hessian is taken by central differences in log-parameters u = log θ (steps
-    of 1e-4, i.e. relative steps in θ, which suits every parameter's scale) and mapped to θ by
-    the chain rule: H_θ = D⁻¹ (H_u − diag(g_u)) D⁻¹ with D = diag(θ), where g_u is the
-    log-space gradient (≈ 0 at the optimum, kept for exactness).
+    parameters. The Hessian is taken numerically, by central differences of the analytic
+    gradient in log-parameters, and mapped to θ by the chain rule:
+    H_θ = D⁻¹ (H_u − diag(g_u)) D⁻¹ with D = diag(θ), where g_u is the log-space gradient
+    (≈ 0 at the optimum, kept for exactness).
 
     Args:
-        negloglik: Negative log-likelihood of the natural parameters.
+        negloglik: θ ↦ (negative log-likelihood, its gradient in θ).
         starts: Starting points in natural parameters.
         scale: Divide the objective by this while optimising (the number of customers) so
             the optimiser's tolerances mean the same at any data size.
 
     Returns:
-        The fit; ``se`` is NaN where the information matrix is not positive definite.
+        An :class:`MLEResult`; ``se`` is NaN where the information matrix is not positive
+        definite.
     """
 
-    def objective(u: np.ndarray) -> float:
-        value = negloglik(np.exp(u)) / scale
-        return float(value) if np.isfinite(value) else 1e300
+    def objective(u: np.ndarray) -> tuple[float, np.ndarray]:
+        theta = np.exp(u)
+        value, grad = negloglik(theta)
+        if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+            return 1e300, np.zeros_like(u)
+        return value / scale, grad * theta / scale
 
     best = None
     for start in starts:
@@ -64,55 +70,47 @@ def fit_positive(
             objective,
             u0,
             method="L-BFGS-B",
-            jac="3-point",
+            jac=True,
             bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(u0),
-            options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000},
+            options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000},
         )
         if best is None or res.fun < best.fun:
             best = res
     assert best is not None
     theta = np.exp(best.x)
     cov = _covariance(negloglik, best.x)
-    se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+    diag = np.diag(cov)
+    se = np.sqrt(np.where(diag > 0, diag, np.nan))
     return MLEResult(
         params=theta,
         se=se,
         cov=cov,
-        loglik=-float(negloglik(theta)),
+        loglik=-float(negloglik(theta)[0]),
         converged=bool(best.success),
         message=str(best.message),
     )
 
 
-def _covariance(negloglik: Callable[[np.ndarray], float], u: np.ndarray) -> np.ndarray:
-    h = 1e-4
+def _covariance(negloglik: NegLogLik, u: np.ndarray) -> np.ndarray:
     k = len(u)
-
-    def f(v: np.ndarray) -> float:
-        return float(negloglik(np.exp(v)))
-
-    f0 = f(u)
-    hess = np.empty((k, k))
-    grad = np.empty(k)
-    eye = np.eye(k) * h
-    for i in range(k):
-        fp, fm = f(u + eye[i]), f(u - eye[i])
-        grad[i] = (fp - fm) / (2 * h)
-        hess[i, i] = (fp - 2 * f0 + fm) / h**2
-        for j in range(i):
-            hess[i, j] = hess[j, i] = (
-                f(u + eye[i] + eye[j])
-                - f(u + eye[i] - eye[j])
-                - f(u - eye[i] + eye[j])
-                + f(u - eye[i] - eye[j])
-            ) / (4 * h**2)
     theta = np.exp(u)
+
+    def grad_u(v: np.ndarray) -> np.ndarray:
+        t = np.exp(v)
+        return negloglik(t)[1] * t
+
+    hess = np.empty((k, k))
+    for i in range(k):
+        step = np.zeros(k)
+        step[i] = _HESS_STEP
+        hess[:, i] = (grad_u(u + step) - grad_u(u - step)) / (2 * _HESS_STEP)
+    hess = (hess + hess.T) / 2
     d_inv = np.diag(1.0 / theta)
-    hess_theta = d_inv @ (hess - np.diag(grad)) @ d_inv
+    hess_theta = d_inv @ (hess - np.diag(grad_u(u))) @ d_inv
     try:
         cov = np.linalg.inv(hess_theta)
     except np.linalg.LinAlgError:
         return np.full((k, k), np.nan)
-    if not np.all(np.linalg.eigvalsh((cov + cov.T) / 2) > 0):
+    if not np.all(np.linalg.eigvalsh(cov) > 0):
         return np.full((k, k), np.nan)
     return cov

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, gammaln, hyp2f1, logsumexp
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from model.fitting._mle import fit_positive
 
@@ -36,7 +36,7 @@ def bgnbd_loglik(
         + 1{x>0} B(a+1, b+x−1)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+t_x)^(r+x))
 
     The two terms (alive at T; dropped out right after the last purchase) are combined with
-    ``logsumexp`` so that customers with many purchases do not overflow the gamma functions.
+    ``logaddexp`` so that customers with many purchases do not overflow the gamma functions.
 
     Args:
         r: Shape of the purchase-rate distribution λ ~ Gamma(r, rate alpha).
@@ -50,9 +50,15 @@ def bgnbd_loglik(
     Returns:
         Array of log-likelihoods, one per customer.
     """
-    x = np.asarray(x, dtype=float)
-    t_x = np.asarray(t_x, dtype=float)
-    T = np.asarray(T, dtype=float)
+    common, alive, dead = _terms(r, alpha, a, b, *_arrays(x, t_x, T))
+    return common + np.logaddexp(alive, dead)
+
+
+def _arrays(*values) -> list[np.ndarray]:
+    return [np.asarray(v, dtype=float) for v in values]
+
+
+def _terms(r, alpha, a, b, x, t_x, T):
     common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
     alive = betaln(a, b + x) - (r + x) * np.log(alpha + T)
     # For x == 0 the second term is absent; b + x − 1 would be b − 1 (possibly < 0), so feed a
@@ -63,7 +69,66 @@ def bgnbd_loglik(
         betaln(a + 1, np.where(has, b + x - 1, b)) - (r + x) * np.log(alpha + t_x),
         -np.inf,
     )
-    return common + logsumexp(np.stack([alive, dead]), axis=0)
+    return common, alive, dead
+
+
+def bgnbd_loglik_grad(
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer log-likelihood and its gradient in (r, alpha, a, b).
+
+    With w the weight of the 'alive' term in eq. (6) (so 1 − w is the 'dropped out' term's)
+    and ψ the digamma function, ∂/∂p log B(p, q) = ψ(p) − ψ(p+q) gives
+
+    - ∂/∂r = ψ(r+x) − ψ(r) + log α − w log(α+T) − (1−w) log(α+t_x)
+    - ∂/∂α = r/α − (r+x) [w/(α+T) + (1−w)/(α+t_x)]
+    - ∂/∂a = ψ(a+b) − ψ(a) + w [ψ(a) − ψ(a+b+x)] + (1−w) [ψ(a+1) − ψ(a+b+x)]
+    - ∂/∂b = ψ(a+b) − ψ(b) + w [ψ(b+x) − ψ(a+b+x)] + (1−w) [ψ(b+x−1) − ψ(a+b+x)]
+
+    Args:
+        r: Shape of the purchase-rate distribution λ ~ Gamma(r, rate alpha).
+        alpha: Rate of that distribution, in the summary's time unit.
+        a: First shape of the dropout probability p ~ Beta(a, b).
+        b: Second shape of p ~ Beta(a, b).
+        x: Repeat transactions in calibration (frequency).
+        t_x: Time of the last transaction since the first (recency).
+        T: Time from first transaction to the end of calibration.
+
+    Returns:
+        ``(loglik, grad)`` with shapes (n,) and (4, n).
+    """
+    x, t_x, T = _arrays(x, t_x, T)
+    common, alive, dead = _terms(r, alpha, a, b, x, t_x, T)
+    both = np.logaddexp(alive, dead)
+    w = np.exp(alive - both)  # share of the alive term; 1 where x = 0
+    v = 1.0 - w
+    psi_abx = digamma(a + b + x)
+    b_dead = np.where(x > 0, b + x - 1, b)  # only used where v > 0, i.e. x > 0
+    grad = np.stack(
+        [
+            digamma(r + x)
+            - digamma(r)
+            + np.log(alpha)
+            - w * np.log(alpha + T)
+            - v * np.log(alpha + t_x),
+            r / alpha - (r + x) * (w / (alpha + T) + v / (alpha + t_x)),
+            digamma(a + b)
+            - digamma(a)
+            + w * (digamma(a) - psi_abx)
+            + v * (digamma(a + 1) - psi_abx),
+            digamma(a + b)
+            - digamma(b)
+            + w * (digamma(b + x) - psi_abx)
+            + v * (digamma(b_dead) - psi_abx),
+        ]
+    )
+    return common + both, grad
 
 
 def bgnbd_conditional_expected(
@@ -195,8 +260,9 @@ class BetaGeoModel:
         w = grouped["count"].to_numpy(float)
         n = float(w.sum())
 
-        def nll(theta: np.ndarray) -> float:
-            return -float(w @ bgnbd_loglik(*theta, x, t_x, T))
+        def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            ll, grad = bgnbd_loglik_grad(*theta, x, t_x, T)
+            return -float(w @ ll), -(grad @ w)
 
         # Start α at r / (mean purchase rate) so r/α, the mean λ, is right from the outset.
         rate = max(float((w * x).sum() / max((w * T).sum(), 1e-12)), 1e-6)

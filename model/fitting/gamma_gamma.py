@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from model.fitting._mle import fit_positive
 
@@ -54,6 +54,40 @@ def gamma_gamma_loglik(
     )
 
 
+def gamma_gamma_loglik_grad(
+    p: float, q: float, gamma: float, x: np.ndarray, m: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer log-density of m̄ and its gradient in (p, q, gamma).
+
+    - ∂/∂p = x [ψ(px+q) − ψ(px) + log x + log m̄ − log(γ + x m̄)]
+    - ∂/∂q = ψ(px+q) − ψ(q) + log γ − log(γ + x m̄)
+    - ∂/∂γ = q/γ − (px+q)/(γ + x m̄)
+
+    Args:
+        p: Shape of each transaction's value, Gamma(p, rate ν).
+        q: Shape of the customer's ν ~ Gamma(q, rate gamma).
+        gamma: Rate of ν's distribution (yuan).
+        x: Number of repeat transactions (> 0).
+        m: Mean value of those transactions (> 0).
+
+    Returns:
+        ``(loglik, grad)`` with shapes (n,) and (3, n).
+    """
+    x = np.asarray(x, dtype=float)
+    m = np.asarray(m, dtype=float)
+    px = p * x
+    log_gxm = np.log(gamma + x * m)
+    psi = digamma(px + q)
+    grad = np.stack(
+        [
+            x * (psi - digamma(px) + np.log(x) + np.log(m) - log_gxm),
+            psi - digamma(q) + np.log(gamma) - log_gxm,
+            q / gamma - (px + q) / (gamma + x * m),
+        ]
+    )
+    return gamma_gamma_loglik(p, q, gamma, x, m), grad
+
+
 def gamma_gamma_conditional_mean(
     p: float, q: float, gamma: float, x: np.ndarray, m: np.ndarray
 ) -> np.ndarray:
@@ -91,8 +125,9 @@ class GammaGammaModel:
         if len(x) < 2:
             raise ValueError("Gamma-Gamma needs at least 2 customers with repeat transactions")
 
-        def nll(theta: np.ndarray) -> float:
-            return -float(gamma_gamma_loglik(*theta, x, m).sum())
+        def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            ll, grad = gamma_gamma_loglik_grad(*theta, x, m)
+            return -float(ll.sum()), -grad.sum(axis=1)
 
         # Starts whose population mean pγ/(q−1) equals the observed mean, so only the shapes
         # have to be found.

@@ -215,12 +215,18 @@ def _parse_dates(
         candidates = [(date_format, date_format)]
     else:
         candidates = DATE_FORMATS
-    parsed = {
-        fmt: pd.to_datetime(date_part, format=fmt, errors="coerce").to_numpy()
-        for fmt, _ in candidates
-    }
-    ok = {fmt: ~np.isnat(v) for fmt, v in parsed.items()}
-    full = [fmt for fmt, _ in candidates if ok[fmt].all()]
+    # Parse format by format and stop at the first that reads every row (and, for the
+    # day-/month-first pair, its twin too, to detect ambiguity): large exports are ISO.
+    parsed: dict[str, np.ndarray] = {}
+    ok: dict[str, np.ndarray] = {}
+    full: list[str] = []
+    for fmt, _ in candidates:
+        if full and not (full[0] in _AMBIGUOUS_PAIR and fmt in _AMBIGUOUS_PAIR):
+            break
+        parsed[fmt] = pd.to_datetime(date_part, format=fmt, errors="coerce").to_numpy()
+        ok[fmt] = ~np.isnat(parsed[fmt])
+        if ok[fmt].all():
+            full.append(fmt)
     if date_format is None and set(_AMBIGUOUS_PAIR) <= set(full):
         first = int(lines[0])
         raise InputError(
