@@ -211,7 +211,9 @@ def load_comparison(
     try:
         market_scenario = validate(market_raw, source=src, overridden=market_set.keys())
     except InputError as err:
-        raise InputError(f"in the shared market ([market]): {_inner(err)}", file=src) from None
+        raise InputError(
+            f"in the shared market ([market]): {_with_values(_inner(err), market_set)}", file=src
+        ) from None
 
     # --- strategies -------------------------------------------------------------------------
     entries = raw.get("strategies")
@@ -250,7 +252,8 @@ def load_comparison(
             scenario = validate(sraw, source=src, overridden=overrides.keys())
         except InputError as err:
             raise InputError(
-                f"strategy {sname!r} ({where}.set): {_inner(err)}", file=src
+                f"strategy {sname!r} ({where}.set): {_with_values(_inner(err), overrides)}",
+                file=src,
             ) from None
         strategies.append(Strategy(sname, sdesc, overrides, scenario))
 
@@ -359,6 +362,16 @@ def _inner(err: InputError) -> str:
     text = str(err)
     prefix = f"{err.file}: " if err.file else ""
     return text.removeprefix(prefix)
+
+
+def _with_values(message: str, overrides: dict[str, Any]) -> str:
+    """Name the overridden value in schema messages that give only the key (unknown keys)."""
+    # The loader tags override errors "[from an override, not the file]"; here the override
+    # *is* in the comparison file, and the message already says which table it came from.
+    message = message.replace(" [from an override, not the file]", "")
+    for key, value in overrides.items():
+        message = message.replace(f"{key}: unknown key", f"{key} = {_short(value)}: unknown key")
+    return message
 
 
 def _short(value: Any) -> str:

@@ -1,0 +1,119 @@
+"""The comparison's summarising functions on hand-made KPI tables with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.compare.spec import DIRECTIONS
+from model.compare.summary import COLUMNS, band, p_beats, ranking, summarise
+
+
+def table(**columns) -> pd.DataFrame:
+    """KPI rows from {strategy: {kpi: [values by replicate]}}."""
+    rows = []
+    for strategy, kpis in columns.items():
+        n = len(next(iter(kpis.values())))
+        for i in range(n):
+            rows.append({"strategy": strategy, "replicate": i, **{k: v[i] for k, v in kpis.items()}})
+    return pd.DataFrame(rows)
+
+
+def test_band_is_linear_quantiles_of_defined_values():
+    # 1..11: p10 at position 1 (value 2), median at 5 (6), p90 at 9 (10).
+    assert band(np.arange(1, 12)) == (2.0, 6.0, 10.0)
+    # NaN (undefined KPI) is left out, not counted as zero.
+    assert band([np.nan, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, np.nan]) == (2.0, 6.0, 10.0)
+    assert all(np.isnan(band([np.nan, np.nan])))
+
+
+def test_p_beats_counts_wins_and_half_ties():
+    strategy = [1, 2, 3, 4]
+    reference = [0, 2, 5, 1]
+    # Higher is better: wins on replicates 0 and 3, a tie on 1, a loss on 2 -> (2 + 0.5)/4.
+    assert p_beats(strategy, reference, "higher") == 0.625
+    # Lower is better: one win (replicate 2) and the tie -> 1.5/4.
+    assert p_beats(strategy, reference, "lower") == 0.375
+    assert p_beats(reference, reference, "higher") == 0.5
+    # Pairs with an undefined side are dropped ...
+    assert p_beats([1, np.nan, 3], [0, 1, 5], "higher") == 0.5
+    # ... unless undefined means "worst" (payback never reached within the horizon).
+    assert p_beats([10, np.nan, np.nan], [np.nan, 20, np.nan], "lower",
+                   undefined_is_worst=True) == pytest.approx((1 + 0 + 0.5) / 3)
+    with pytest.raises(ValueError):
+        p_beats([1], [2], "bigger")
+
+
+def test_summarise_constructed_case():
+    ref = np.arange(10.0)  # reference contribution 0..9
+    diffs = np.arange(1.0, 11.0)  # strategy beats it by 1..10 on the same replicate
+    cac_ref = np.full(10, 100.0)
+    cac = np.array([90.0, 100, 110, 120, 130, 140, 150, 160, 170, 180])  # cheaper once, tie once
+    kpis = table(
+        ref={"contribution": ref, "cac_paid": cac_ref},
+        better={"contribution": ref + diffs, "cac_paid": cac},
+    )
+    out = summarise(kpis, "ref", ["contribution", "cac_paid"])
+    assert list(out.columns) == COLUMNS
+    row = out.set_index(["strategy", "metric"]).loc[("better", "contribution")]
+    # Strategy values 1, 3, 5, ..., 19: p10 = 1 + 0.9*2 = 2.8, median 10, p90 = 17.2.
+    assert row["median"] == pytest.approx(10.0)
+    assert row["p10"] == pytest.approx(2.8)
+    assert row["p90"] == pytest.approx(17.2)
+    # Paired differences 1..10: p10 = 1.9, median 5.5, p90 = 9.1 (linear interpolation).
+    assert row["diff_vs_reference_median"] == pytest.approx(5.5)
+    assert row["diff_vs_reference_p10"] == pytest.approx(1.9)
+    assert row["diff_vs_reference_p90"] == pytest.approx(9.1)
+    assert row["p_beats_reference"] == 1.0
+    assert row["direction"] == "higher" and row["n"] == 10 and row["n_pairs"] == 10
+
+    cac_row = out.set_index(["strategy", "metric"]).loc[("better", "cac_paid")]
+    # Lower is better for a cost: one win (90 < 100), one tie (100), eight losses.
+    assert cac_row["p_beats_reference"] == pytest.approx(0.15)
+    assert cac_row["diff_vs_reference_median"] == pytest.approx(35.0)
+    assert cac_row["direction"] == "lower"
+
+    ref_rows = out[out["strategy"] == "ref"]
+    diff_cols = [c for c in COLUMNS if c.startswith("diff_vs_reference")]
+    assert (ref_rows[diff_cols].to_numpy() == 0.0).all()
+    assert (ref_rows["p_beats_reference"] == 0.5).all()
+
+
+def test_paired_means_same_replicate_not_same_rank():
+    # The strategy is 1 better on every replicate: its band overlaps the reference's almost
+    # wholly (10-40 vs 11-41), yet the paired difference is exactly 1 with no spread.
+    ref = np.array([10.0, 20, 30, 40])
+    strategy = np.array([11.0, 21, 31, 41])
+    kpis = table(ref={"roi": ref}, s={"roi": strategy})
+    row = summarise(kpis, "ref", ["roi"]).set_index("strategy").loc["s"]
+    assert row["diff_vs_reference_p10"] == row["diff_vs_reference_p90"] == pytest.approx(1.0)
+    assert row["p_beats_reference"] == 1.0
+
+
+def test_failed_run_drops_its_pair_not_counted_as_undefined():
+    kpis = table(ref={"payback_day": [5.0, 5, 5]}, s={"payback_day": [4.0, 6, 4]})
+    kpis = kpis[~((kpis["strategy"] == "s") & (kpis["replicate"] == 1))]  # replicate 1 failed
+    row = summarise(kpis, "ref", ["payback_day"]).set_index("strategy").loc["s"]
+    assert row["n_pairs"] == 2
+    assert row["p_beats_reference"] == 1.0
+
+
+def test_ranking_follows_direction():
+    kpis = table(
+        a={"contribution": [1.0, 2, 3], "cac_paid": [50.0, 50, 50]},
+        b={"contribution": [5.0, 6, 7], "cac_paid": [80.0, 80, 80]},
+        c={"contribution": [3.0, 4, 5], "cac_paid": [20.0, 20, 20]},
+    )
+    summary = summarise(kpis, "a", ["contribution", "cac_paid"])
+    assert ranking(summary, "contribution")["strategy"].tolist() == ["b", "c", "a"]
+    assert ranking(summary, "cac_paid")["strategy"].tolist() == ["c", "a", "b"]
+    assert ranking(summary, "cac_paid")["rank"].tolist() == [1, 2, 3]
+
+
+def test_direction_table_marks_costs_lower():
+    for kpi in ("cac_paid", "cost_per_private_member", "unfollows_per_1000_pushes",
+                "payback_day", "cost_marketing"):
+        assert DIRECTIONS[kpi] == "lower"
+    for kpi in ("contribution", "roi", "repurchase_rate_90d", "n_private", "ltv_365"):
+        assert DIRECTIONS[kpi] == "higher"
