@@ -130,6 +130,11 @@ def behaviour_fragment(record: dict[str, Any], today: date | None = None) -> str
             f"# Holdout to {record['holdout_end']}: {h['predicted_repeat']:.1f} repeat "
             f"transactions forecast vs {h['actual_repeat']} actual ({h['error_pct']:+.1f}%)."
         )
+    if gg["q"] <= 1:
+        lines.append(
+            f"# WARNING: gg_q = {gg['q']:.3g} ≤ 1 makes the mean order value infinite; the "
+            "scenario schema requires gg_q > 1, so set it by hand before using this file."
+        )
     lines += [
         "#",
         "# Set base to the path of your baseline scenario, relative to THIS file's directory:",
