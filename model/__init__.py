@@ -9,6 +9,7 @@ Notebook use::
 
 from model._version import __version__
 from model.api import simulate
+from model.compare import run_comparison
 from model.errors import InputError
 from model.results import SimulationResult
 from model.scenario import Scenario, load_scenario
@@ -19,5 +20,6 @@ __all__ = [
     "SimulationResult",
     "__version__",
     "load_scenario",
+    "run_comparison",
     "simulate",
 ]
