@@ -229,7 +229,16 @@ class DaskExecutor(cf.Executor):
         except ImportError as err:  # pragma: no cover - dask is a dependency
             msg = "--scheduler needs dask.distributed: pip install 'dask[distributed]'"
             raise RuntimeError(msg) from err
-        self.client = Client(address)
+        try:
+            # A short timeout: a wrong address should fail fast, not after the default 30 s.
+            self.client = Client(address, timeout="15s")
+        except (OSError, TimeoutError, ValueError) as err:
+            from model.errors import InputError
+
+            raise InputError(
+                f"--scheduler {address}: cannot reach a Dask scheduler there ({err}); start one "
+                "with `dask scheduler` (it prints its tcp:// address) or check the address"
+            ) from None
         # Dask's own retries re-run a task whose future errored; our runs never raise out of
         # _guarded, so this covers transport and deserialisation hiccups. A dead worker's
         # tasks are rescheduled by the scheduler itself (up to allowed-failures).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from model.commands.sweep import DEFAULT_OUT, add_execution_arguments
+from model.commands.sweep import DEFAULT_OUT, add_execution_arguments, resume_hint
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,16 +37,17 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers}: must be 1 or more")
     out = Path(args.out or f"{DEFAULT_OUT}/{spec.name}")
-    result = run_sensitivity(
-        spec,
-        out,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        retries=args.retries,
-        progress=not args.no_progress,
-        plots=not args.no_plots,
-        log=print,
-    )
+    with resume_hint(out):
+        result = run_sensitivity(
+            spec,
+            out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            retries=args.retries,
+            progress=not args.no_progress,
+            plots=not args.no_plots,
+            log=print,
+        )
     print(f"ran {result.n_ran} runs this time, reused {result.n_reused}; "
           f"{result.n_failed} of {result.n_runs} failed (recorded with their error)")
     assert spec.sensitivity is not None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 
 DEFAULT_OUT = "out/sweeps"
 
@@ -70,16 +72,17 @@ def run(args: argparse.Namespace) -> int:
     if args.retries < 0:
         raise InputError(f"--retries {args.retries}: must be 0 or more")
     out = Path(args.out or f"{DEFAULT_OUT}/{spec.name}")
-    result = run_sweep(
-        spec,
-        out,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        retries=args.retries,
-        progress=not args.no_progress,
-        plots=not args.no_plots,
-        log=print,
-    )
+    with resume_hint(out):
+        result = run_sweep(
+            spec,
+            out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            retries=args.retries,
+            progress=not args.no_progress,
+            plots=not args.no_plots,
+            log=print,
+        )
     r = result.report
     print(f"ran {r.n_ran} runs this time ({r.n_failed} raised, {r.n_lost} lost); "
           f"reused {r.n_reused}")
@@ -96,6 +99,20 @@ def run(args: argparse.Namespace) -> int:
               "same command again to retry them", file=sys.stderr)
         return 1
     return 0
+
+
+@contextlib.contextmanager
+def resume_hint(out) -> Iterator[None]:
+    """On Ctrl-C, say what is stored and how to resume, then let the CLI exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from model.sweep.store import ResultStore
+
+        stored = len(ResultStore(out).finished_keys())
+        print(f"\ninterrupted: {stored} finished runs are stored in {out}; run the same "
+              "command again to run only the missing ones", file=sys.stderr)
+        raise
 
 
 def print_best(best) -> None:

@@ -148,7 +148,6 @@ def execute_plan(
     say = log or (lambda _msg: None)
     out = Path(out)
     store = ResultStore(out)
-    write_manifest(out, plan.manifest(manifest_extra))
     done = store.finished_keys()
     todo = [t for t in plan.tasks if t.run_key not in done]
     if reverse:
@@ -161,10 +160,20 @@ def execute_plan(
         f"{len(plan.tasks)} runs; {report.n_reused} already stored, running {len(todo)} "
         f"({'given executor' if executor else where})")
     if not todo:
+        write_manifest(out, plan.manifest(manifest_extra))
         return report
     ctx = contextlib.nullcontext(executor) if executor else open_executor(
         workers, scheduler, retries=retries)
-    with ctx as ex, store.writer() as writer:
+    # The executor opens first: an unreachable scheduler fails before anything is written.
+    with ctx as ex:
+        write_manifest(out, plan.manifest(manifest_extra))
+        _run_into_store(plan, todo, ex, store, retries, progress, report)
+    return report
+
+
+def _run_into_store(plan: Plan, todo: list[RunTask], ex: cf.Executor, store: ResultStore,
+                    retries: int, progress: bool, report: ExecutionReport) -> None:
+    with store.writer() as writer:
         for task, outcome in map_runs(ex, execute, todo, retries=retries,
                                       progress=plan.spec.name if progress else None):
             row: dict[str, Any] = {
@@ -184,7 +193,6 @@ def execute_plan(
             report.n_ran += 1
             report.n_failed += row["status"] == "error"
             report.n_lost += row["status"] == "lost"
-    return report
 
 
 # --- reading results ---------------------------------------------------------------------------
