@@ -61,9 +61,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 # How often an orphan check runs in each local worker (seconds); PDEATHSIG is the fast path.
 _PARENT_POLL_S = 0.5
@@ -309,7 +307,7 @@ def open_executor(
     executor.shutdown(wait=True)
 
 
-def map_runs(
+def map_runs[T](
     executor: cf.Executor,
     fn: Callable[[T], Any],
     tasks: Iterable[T],

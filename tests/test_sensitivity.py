@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from model.errors import InputError
-from model.sweep.sensitivity import DUMMY, dummy_seed, run_sensitivity
+from model.sweep.sensitivity import DUMMY, dummy_seed, run_sensitivity  # noqa: F401 (DUMMY: in query)
 from model.sweep.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,6 @@ from model.sweep.runner import build_plan, run_sweep
 from model.sweep.runs import run_key
 from model.sweep.sampling import design_points
 from model.sweep.spec import load_spec
-from model.sweep.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -145,7 +144,8 @@ def test_cli_bad_spec_exits_2_and_writes_nothing(tmp_path):
     proc = subprocess.run([sys.executable, "run.py", "sweep", str(path), "--out", str(out),
                            "--workers", "1"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "(point 2: " in proc.stderr and "pushes_per_week = 9: Input should be less than or equal to 7" in proc.stderr
+    assert "(point 2: " in proc.stderr
+    assert "pushes_per_week = 9: Input should be less than or equal to 7" in proc.stderr
     assert not out.exists()
 
 

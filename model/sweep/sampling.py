@@ -34,7 +34,7 @@ def scale(param: Param, u: float) -> float | int:
 
 
 def unit_sample(method: str, d: int, n: int, root_seed: int) -> np.ndarray:
-    """n points in [0, 1)^d by Latin hypercube or scrambled Sobol."""
+    """Draw ``n`` points in [0, 1)^d by Latin hypercube or scrambled Sobol."""
     rng = sampler_rng(root_seed)
     if method == "lhs":
         return qmc.LatinHypercube(d, rng=rng).random(n)

@@ -130,8 +130,13 @@ def run_sensitivity(
     Args:
         spec: loaded with ``load_spec(path, kind="sensitivity")``.
         out: results directory (resumable, shared store with sweeps).
-        workers, scheduler, executor, retries, progress, log: as for ``run_sweep``.
+        workers: local processes (1: in-process; None: every core).
+        scheduler: a Dask scheduler address; overrides ``workers``.
+        executor: an already open executor (overrides both; the caller closes it).
+        retries: resubmissions of a run whose worker died.
+        progress: show a progress bar.
         plots: write ``DIR/plots/sensitivity_<kpi>.png``.
+        log: where to print plan lines (e.g. ``print``).
 
     Returns:
         The indices (also written to ``DIR/indices.csv``) and run counts.
