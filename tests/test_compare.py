@@ -92,6 +92,7 @@ def test_common_random_numbers_shrink_the_spread_of_paired_differences(tmp_path)
 
 
 def test_strategy_identical_to_reference_differs_by_exactly_zero(tmp_path):
+    """A strategy identical to the reference differs from it by exactly zero."""
     spec_file = write_comparison(
         tmp_path / "same.toml",
         '[[strategies]]\nname = "persona"\nset = { "operation.mode" = "persona" }\n'
@@ -116,6 +117,7 @@ def test_strategy_identical_to_reference_differs_by_exactly_zero(tmp_path):
 
 
 def test_compare_cli_writes_every_file_and_is_worker_independent(cli, tmp_path, capsys):
+    """The CLI writes every file, names every strategy, and 1 or 2 workers agree."""
     outs = {}
     for workers in (1, 2):
         out = tmp_path / f"w{workers}"
@@ -161,6 +163,7 @@ def test_compare_cli_writes_every_file_and_is_worker_independent(cli, tmp_path, 
 
 
 def test_flags_override_file_defaults(cli, tmp_path):
+    """--replicates and --seed override the file's defaults."""
     out = tmp_path / "o"
     assert cli(["compare", str(SMALL), "--workers", "1", "--replicates", "2", "--seed", "5",
                 "--no-plots", "--out", str(out)]) == 0
@@ -194,6 +197,7 @@ BAD_FILES = {
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
 def test_bad_comparison_files_fail_clearly(cli, tmp_path, capsys, name):
+    """A broken file: one message naming file, field, value and what is allowed; exit 2."""
     path = DATA / name
     out = tmp_path / "out"
     assert cli(["compare", str(path), "--workers", "1", "--out", str(out)]) == 2
@@ -209,6 +213,7 @@ def test_bad_comparison_files_fail_clearly(cli, tmp_path, capsys, name):
 
 
 def test_every_bad_fixture_is_tested():
+    """Each wrong_*.toml fixture has its expected message here."""
     assert {p.name for p in DATA.glob("wrong_*.toml")} == set(BAD_FILES)
 
 
@@ -219,6 +224,7 @@ def test_every_bad_fixture_is_tested():
     "name", ["compare_operating_modes", "compare_business_types", "stress_platform_ban"]
 )
 def test_shipped_comparisons_validate(name):
+    """The shipped comparison files load, with the reference and shocks they promise."""
     spec = load_comparison(ROOT / "scenarios" / f"{name}.toml")
     assert spec.reference in spec.names and len(spec.names) >= 2
     for strategy in spec.strategies:

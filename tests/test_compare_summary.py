@@ -16,11 +16,13 @@ def table(**columns) -> pd.DataFrame:
     for strategy, kpis in columns.items():
         n = len(next(iter(kpis.values())))
         for i in range(n):
-            rows.append({"strategy": strategy, "replicate": i, **{k: v[i] for k, v in kpis.items()}})
+            values = {k: v[i] for k, v in kpis.items()}
+            rows.append({"strategy": strategy, "replicate": i, **values})
     return pd.DataFrame(rows)
 
 
 def test_band_is_linear_quantiles_of_defined_values():
+    """Median and 10–90% band: linear quantiles, NaNs left out."""
     # 1..11: p10 at position 1 (value 2), median at 5 (6), p90 at 9 (10).
     assert band(np.arange(1, 12)) == (2.0, 6.0, 10.0)
     # NaN (undefined KPI) is left out, not counted as zero.
@@ -29,6 +31,7 @@ def test_band_is_linear_quantiles_of_defined_values():
 
 
 def test_p_beats_counts_wins_and_half_ties():
+    """P(beats): wins count 1, ties ½, in the KPI's better direction."""
     strategy = [1, 2, 3, 4]
     reference = [0, 2, 5, 1]
     # Higher is better: wins on replicates 0 and 3, a tie on 1, a loss on 2 -> (2 + 0.5)/4.
@@ -46,6 +49,7 @@ def test_p_beats_counts_wins_and_half_ties():
 
 
 def test_summarise_constructed_case():
+    """Bands, paired differences and P(beats) on a table with known answers."""
     ref = np.arange(10.0)  # reference contribution 0..9
     diffs = np.arange(1.0, 11.0)  # strategy beats it by 1..10 on the same replicate
     cac_ref = np.full(10, 100.0)
@@ -81,6 +85,7 @@ def test_summarise_constructed_case():
 
 
 def test_paired_means_same_replicate_not_same_rank():
+    """Differences pair runs by replicate (the same seed)."""
     # The strategy is 1 better on every replicate: its band overlaps the reference's almost
     # wholly (10-40 vs 11-41), yet the paired difference is exactly 1 with no spread.
     ref = np.array([10.0, 20, 30, 40])
@@ -92,6 +97,7 @@ def test_paired_means_same_replicate_not_same_rank():
 
 
 def test_failed_run_drops_its_pair_not_counted_as_undefined():
+    """A missing run drops its pair; it is not 'never paid back'."""
     kpis = table(ref={"payback_day": [5.0, 5, 5]}, s={"payback_day": [4.0, 6, 4]})
     kpis = kpis[~((kpis["strategy"] == "s") & (kpis["replicate"] == 1))]  # replicate 1 failed
     row = summarise(kpis, "ref", ["payback_day"]).set_index("strategy").loc["s"]
@@ -100,6 +106,7 @@ def test_failed_run_drops_its_pair_not_counted_as_undefined():
 
 
 def test_ranking_follows_direction():
+    """Ranking puts the best first: highest, or lowest for costs."""
     kpis = table(
         a={"contribution": [1.0, 2, 3], "cac_paid": [50.0, 50, 50]},
         b={"contribution": [5.0, 6, 7], "cac_paid": [80.0, 80, 80]},
@@ -112,6 +119,7 @@ def test_ranking_follows_direction():
 
 
 def test_direction_table_marks_costs_lower():
+    """Cost-like KPIs are better lower, the rest higher."""
     for kpi in ("cac_paid", "cost_per_private_member", "unfollows_per_1000_pushes",
                 "payback_day", "cost_marketing"):
         assert DIRECTIONS[kpi] == "lower"

@@ -50,12 +50,14 @@ def python3_kernel(tmp_path, monkeypatch):
 
 
 def test_notebooks_exist():
+    """The two notebooks this suite promises are there."""
     names = {p.name for p in ALL}
     assert {"01_quickstart.ipynb", "02_compare_strategies.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", ALL, ids=[p.name for p in ALL])
 def test_notebook_runs_without_errors(path, python3_kernel):
+    """Every cell of the notebook runs without an error."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,

@@ -33,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--workers", type=positive_int, help="local processes (default: every core; 1: in-process)"
     )
-    p.add_argument("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) instead of --workers")
+    p.add_argument(
+        "--scheduler", help="Dask scheduler address (tcp://HOST:PORT) instead of --workers"
+    )
     add_set_argument(p)
     p.add_argument("--out", help="output directory (default: out/<comparison name>)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")

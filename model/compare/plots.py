@@ -83,7 +83,7 @@ def kpi_distributions(
         ax.invert_yaxis()
         arrow = ""
         if directions and metric in directions:
-            arrow = " (higher is better)" if directions[metric] == "higher" else " (lower is better)"
+            arrow = f" ({directions[metric]} is better)"
         ax.set_title(f"{metric}{arrow}", fontsize="medium")
         ax.grid(axis="x", alpha=0.3)
     for ax in list(axes.flat)[len(metrics):]:
@@ -207,7 +207,7 @@ def write_comparison_plots(result, out_dir: str | Path) -> list[str]:
     written.append(("contribution_fan.png", contribution_fan(result.series("cum_contribution"))))
     per_domain = {column: result.series(column) for column in DOMAIN_COLUMNS}
     domains = {
-        name: {column: per_domain[column][name] for column in DOMAIN_COLUMNS if name in per_domain[column]}
+        name: {col: per_domain[col][name] for col in DOMAIN_COLUMNS if name in per_domain[col]}
         for name in names
     }
     written.append(("customers_by_domain.png", customers_by_domain(domains)))

@@ -22,11 +22,13 @@ from model._version import __version__
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, "Noto Sans SC", sans-serif; margin: 2em auto;
        max-width: 1200px; color: #222; line-height: 1.45; padding: 0 1em; }
-h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 2em; }
+h1 { margin-bottom: 0.2em; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 2em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; vertical-align: top; }
 th { background: #f4f4f4; } td.l, th.l { text-align: left; }
-tr.ref td { background: #fbf6e6; } .muted { color: #777; } .good { color: #1a7f37; } .bad { color: #b42318; }
+tr.ref td { background: #fbf6e6; } .muted { color: #777; }
+.good { color: #1a7f37; } .bad { color: #b42318; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 code { background: #f3f3f3; padding: 0 0.25em; }
@@ -61,8 +63,17 @@ def fmt(value: Any) -> str:
 
 
 def fmt_band(median: Any, p10: Any, p90: Any) -> str:
-    """``median [p10, p90]``."""
+    """``median [p10, p90]`` (just ``n/a`` when the KPI was undefined in every run)."""
+    if fmt(median) == "n/a" and fmt(p10) == "n/a":
+        return "n/a"
     return f"{fmt(median)} [{fmt(p10)}, {fmt(p90)}]"
+
+
+def diff_band(row: Any) -> str:
+    """The paired difference of a summary row as ``median [p10, p90]``."""
+    return fmt_band(
+        row["diff_vs_reference_median"], row["diff_vs_reference_p10"], row["diff_vs_reference_p90"]
+    )
 
 
 def fmt_p(p: Any) -> str:
@@ -89,11 +100,7 @@ def ranking_text(ranking: pd.DataFrame, spec) -> str:
             str(int(r["rank"])),
             r["strategy"] + (" (reference)" if r["strategy"] == spec.reference else ""),
             fmt_band(r["median"], r["p10"], r["p90"]),
-            "—"
-            if r["strategy"] == spec.reference
-            else fmt_band(
-                r["diff_vs_reference_median"], r["diff_vs_reference_p10"], r["diff_vs_reference_p90"]
-            ),
+            "—" if r["strategy"] == spec.reference else diff_band(r),
             "—" if r["strategy"] == spec.reference else fmt_p(r["p_beats_reference"]),
         ]
         for _, r in ranking.iterrows()
@@ -103,7 +110,8 @@ def ranking_text(ranking: pd.DataFrame, spec) -> str:
 
     def line(cells: list[str]) -> str:
         return "  ".join(
-            c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(cells, widths, align, strict=True)
+            c.rjust(w) if a == "r" else c.ljust(w)
+            for c, w, a in zip(cells, widths, align, strict=True)
         )
 
     direction = "higher" if spec_direction(kpi) == "higher" else "lower"
@@ -185,11 +193,7 @@ def render_report(
     for _, r in ranking.iterrows():
         is_ref = r["strategy"] == ref
         diff = (
-            "reference"
-            if is_ref
-            else fmt_band(
-                r["diff_vs_reference_median"], r["diff_vs_reference_p10"], r["diff_vs_reference_p90"]
-            )
+            "reference" if is_ref else diff_band(r)
         )
         parts.append(
             f"<tr{' class=ref' if is_ref else ''}><td>{int(r['rank'])}</td>"

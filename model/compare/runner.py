@@ -12,6 +12,7 @@ whatever the worker count.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,9 +98,10 @@ class ComparisonResult:
         return ranking(self.summary(), self.spec.rank_by)
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy per-run, per-day results: scenario, strategy, replicate, seed, day, metric, value."""
+        """Tidy per-run, per-day rows: scenario, strategy, replicate, seed, day, metric, value."""
         frames = []
-        seeds = dict(zip(zip(self.kpis["strategy"], self.kpis["replicate"]), self.kpis["seed"]))
+        keys = zip(self.kpis["strategy"], self.kpis["replicate"], strict=True)
+        seeds = dict(zip(keys, self.kpis["seed"], strict=True))
         for (strategy, rep), daily in self._ordered_daily():
             long = daily.melt(id_vars="day", var_name="metric", value_name="value")
             long.insert(0, "seed", seeds[(strategy, rep)])
@@ -165,7 +167,8 @@ class ComparisonResult:
         return write_outputs(self, out, plots=plots)
 
     def _ordered_daily(self):
-        return sorted(self.daily.items(), key=lambda kv: (self.spec.names.index(kv[0][0]), kv[0][1]))
+        order = {name: i for i, name in enumerate(self.spec.names)}
+        return sorted(self.daily.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
 
 
 def run_comparison(
@@ -202,11 +205,18 @@ def run_comparison(
         res.ranking()[["rank", "strategy", "median", "p10", "p90", "p_beats_reference"]]
     """
     if isinstance(path, ComparisonSpec):
-        if replicates is not None or seed is not None or market_overrides:
-            path = path.path
-        else:
-            spec = path
-    if not isinstance(path, ComparisonSpec):
+        if market_overrides:
+            raise ValueError("market_overrides need the comparison file's path, not a loaded spec")
+        spec = path
+        if replicates is not None or seed is not None:
+            if (replicates is not None and replicates < 1) or (seed is not None and seed < 0):
+                raise ValueError(f"replicates = {replicates} must be ≥ 1, seed = {seed} ≥ 0")
+            spec = dataclasses.replace(
+                spec,
+                replicates=spec.replicates if replicates is None else int(replicates),
+                root_seed=spec.root_seed if seed is None else int(seed),
+            )
+    else:
         spec = load_comparison(
             path, replicates=replicates, root_seed=seed, market_overrides=market_overrides
         )
