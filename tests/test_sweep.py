@@ -18,6 +18,7 @@ from model.sweep.runner import build_plan, run_sweep
 from model.sweep.runs import run_key
 from model.sweep.sampling import design_points
 from model.sweep.spec import load_spec
+from model.sweep.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -257,3 +258,22 @@ def test_cli_sweep_prints_counts_best_points_and_writes_plots(tmp_path):
     assert {p.name for p in (out / "plots").iterdir()} == {"roi.png", "contribution.png",
                                                            "n_private.png"}
     assert pd.read_parquet(out / "runs").shape[0] == 12
+
+
+def test_lost_runs_are_run_again_and_temporaries_are_ignored(tmp_path):
+    spec = toy_spec(tmp_path, replicates=1)
+    plan = build_plan(spec)
+    store = ResultStore(tmp_path / "out")
+    with store.writer() as writer:
+        # One run whose worker kept dying: stored, but not a result.
+        writer.add({"run_key": plan.tasks[0].run_key, "root_seed": 3, "replicate": 0,
+                    "status": "lost", "error": "worker lost after 3 attempts: KilledWorker"})
+    # A part file caught half-written by kill -9 keeps its temporary name: never read.
+    (store.runs_dir / ".part-1-999999-1.tmp").write_bytes(b"PAR1 garbage")
+    assert store.finished_keys() == set()
+    result = run_sweep(spec, tmp_path / "out", workers=1, progress=False, plots=False)
+    assert (result.report.n_ran, result.report.n_reused) == (4, 0)
+    assert result.n_missing == 0
+    stored = store.read()
+    assert stored.set_index("run_key").loc[plan.tasks[0].run_key, "status"] == "ok"
+    assert not (store.runs_dir / ".part-1-999999-1.tmp").exists()  # pid 999999 is dead
