@@ -6,7 +6,6 @@ import itertools
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from model.sweep.spec import Param, SweepSpec
 
@@ -35,6 +34,8 @@ def scale(param: Param, u: float) -> float | int:
 
 def unit_sample(method: str, d: int, n: int, root_seed: int) -> np.ndarray:
     """Draw ``n`` points in [0, 1)^d by Latin hypercube or scrambled Sobol."""
+    from scipy.stats import qmc  # imported here: scipy.stats costs ~0.5 s at `import model`
+
     rng = sampler_rng(root_seed)
     if method == "lhs":
         return qmc.LatinHypercube(d, rng=rng).random(n)
