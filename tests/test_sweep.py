@@ -277,3 +277,17 @@ def test_lost_runs_are_run_again_and_temporaries_are_ignored(tmp_path):
     stored = store.read()
     assert stored.set_index("run_key").loc[plan.tasks[0].run_key, "status"] == "ok"
     assert not (store.runs_dir / ".part-1-999999-1.tmp").exists()  # pid 999999 is dead
+
+
+def test_one_parameter_gives_line_plots_and_sampled_gives_scatter(tmp_path):
+    one = write(tmp_path, TOY_SPEC.format(pushes=[1, 2, 3, 4], replicates=3).replace(
+        '"diversion.incentive_yuan" = [0.0, 6.0]', ""), "one.toml")
+    result = run_sweep(load_spec(one), tmp_path / "one", workers=1, progress=False)
+    assert [p.name for p in result.plots] == ["roi.png", "contribution.png"]
+    # The toy's roi peaks at 3 pushes a week: the best point says so.
+    best = result.best.set_index("kpi")
+    assert best.loc["roi", "outreach.pushes_per_week"] == 3
+    sampled = write(tmp_path, TOY_SPEC.format(pushes="{ low = 0.5, high = 6.0 }", replicates=1)
+                    + '[sample]\nmethod = "lhs"\nn = 5\n', "sampled.toml")
+    result = run_sweep(load_spec(sampled), tmp_path / "sampled", workers=1, progress=False)
+    assert result.report.n_runs == 10 and all(p.stat().st_size > 0 for p in result.plots)
