@@ -22,6 +22,8 @@ COMMAND_MODULES = [
     "model.commands.sweep",
     "model.commands.sensitivity",
     "model.commands.compare",
+    "model.commands.calibrate",
+    "model.commands.forecast",
 ]
 
 EXIT_BAD_INPUT = 2
