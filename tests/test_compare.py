@@ -166,10 +166,14 @@ def test_flags_override_file_defaults(cli, tmp_path):
     """--replicates and --seed override the file's defaults."""
     out = tmp_path / "o"
     assert cli(["compare", str(SMALL), "--workers", "1", "--replicates", "2", "--seed", "5",
-                "--no-plots", "--out", str(out)]) == 0
+                "--set", "sim.days=60", "--no-plots", "--out", str(out)]) == 0
     kpis = pd.read_parquet(out / "kpis.parquet")
     assert sorted(kpis["replicate"].unique()) == [0, 1]
     assert kpis["seed"].iloc[0].startswith("5/")
+    # --set changes the shared market of every strategy.
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert runs.groupby("strategy", observed=True)["day"].max().eq(59).all()
+    assert not (out / "kpi_distributions.png").exists()  # --no-plots
 
 
 # --- bad comparison files --------------------------------------------------------------------

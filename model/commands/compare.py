@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from model.commands.common import add_set_argument, positive_int, require_file
+from model.commands.common import positive_int, require_file
 from model.compare.report import ranking_text
 from model.compare.runner import run_comparison
 from model.compare.spec import load_comparison
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="compare strategies on one market with common random numbers; write a report",
         description="Run every strategy of a comparison file over R replicates with common "
         "random numbers (replicate i of every strategy uses the same seed) and write runs.parquet, "
-        "kpis.parquet, comparison.csv (median, 10-90%% band, paired difference with the "
+        "kpis.parquet, comparison.csv (median, 10-90% band, paired difference with the "
         "reference, P(beats the reference)), PNG plots and a self-contained report.html to --out.",
     )
     p.add_argument("file", help="comparison TOML, e.g. scenarios/compare_operating_modes.toml")
@@ -36,7 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--scheduler", help="Dask scheduler address (tcp://HOST:PORT) instead of --workers"
     )
-    add_set_argument(p)
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override the shared market for every strategy (before the strategies' own "
+        "overrides), e.g. --set market.size=200000 (repeatable)",
+    )
     p.add_argument("--out", help="output directory (default: out/<comparison name>)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=main)
