@@ -324,7 +324,8 @@ def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict):
+            # An empty table sets nothing (rather than replacing a whole section with {}).
             flat.update(flatten(value, dotted))
         else:
             flat[dotted] = value
