@@ -41,6 +41,30 @@ kpis = ["roi"]
 """
 
 
+def _burn(n: int) -> float:
+    start = time.perf_counter()
+    x = 0
+    for i in range(n):
+        x += i * i
+    return time.perf_counter() - start
+
+
+def machine_ceiling(workers: int, n: int = 10_000_000) -> float:
+    """Speed-up of ``workers`` busy-loop processes over one: what the machine gives right now.
+
+    On a shared or throttled machine this is well below ``workers``; the sweep cannot beat it.
+    """
+    import multiprocessing
+
+    serial = sum(_burn(n) for _ in range(workers))
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        pool.map(_burn, [1000] * workers)  # start-up outside the timing
+        start = time.perf_counter()
+        pool.map(_burn, [n] * workers)
+        parallel = time.perf_counter() - start
+    return serial / parallel
+
+
 def main() -> None:
     """Time the sweep with 1 and 2 worker processes and print runs/second."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -49,6 +73,9 @@ def main() -> None:
     parser.add_argument("--replicates", type=int, default=4, help="replicates per point (4)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="local process counts to compare (1 2)")
+    parser.add_argument("--repeat", type=int, default=2,
+                        help="timings per count, interleaved; the best is kept, since other "
+                        "load on a shared machine only ever slows a run down (2)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,22 +91,29 @@ def main() -> None:
               f"{spec.base_raw['sim']['days']} days each")
         rates: dict[int, float] = {}
         hashes = set()
-        for workers in args.workers:
-            start = time.perf_counter()
-            # Pool start-up is inside the timing: it is part of what a user waits for.
-            with LocalPoolExecutor(workers) as pool:
-                result = run_sweep(spec, Path(tmp) / f"out{workers}", executor=pool,
-                                   progress=False, plots=False)
-            elapsed = time.perf_counter() - start
-            assert result.report.n_ran == n
-            hashes.add(result.result_hash)
-            rates[workers] = n / elapsed
-            print(f"  {workers} worker process{'es' if workers > 1 else ''}: {elapsed:6.1f} s, "
-                  f"{rates[workers]:.2f} runs/s")
+        for rep in range(args.repeat):
+            for workers in args.workers:
+                start = time.perf_counter()
+                # Pool start-up is inside the timing: it is part of what a user waits for.
+                with LocalPoolExecutor(workers) as pool:
+                    result = run_sweep(spec, Path(tmp) / f"out{workers}-{rep}", executor=pool,
+                                       progress=False, plots=False)
+                elapsed = time.perf_counter() - start
+                assert result.report.n_ran == n
+                hashes.add(result.result_hash)
+                rates[workers] = max(rates.get(workers, 0.0), n / elapsed)
+                print(f"  {workers} worker process{'es' if workers > 1 else ''}: "
+                      f"{elapsed:6.1f} s, {n / elapsed:.2f} runs/s")
+        print(f"best of {args.repeat}:")
+        for workers, rate in rates.items():
+            print(f"  {workers} worker process{'es' if workers > 1 else ''}: {rate:.2f} runs/s")
         base = rates[args.workers[0]]
         for workers in args.workers[1:]:
             print(f"  speed-up {workers} vs {args.workers[0]}: {rates[workers] / base:.2f}×")
         print(f"  identical results across worker counts: {len(hashes) == 1}")
+        for workers in args.workers[1:]:
+            print(f"  machine ceiling now: {workers} busy-loop processes run "
+                  f"{machine_ceiling(workers):.2f}× one (other load on the cores shows here)")
 
 
 if __name__ == "__main__":
