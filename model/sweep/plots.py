@@ -51,8 +51,8 @@ def heatmap(table: pd.DataFrame, x: str, y: str, kpi: str) -> Figure:
     fig = Figure(figsize=(1.1 * pivot.shape[1] + 3, 0.6 * pivot.shape[0] + 2.5))
     ax = fig.subplots()
     image = ax.imshow(pivot.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
-    ax.set_xticks(range(pivot.shape[1]), [f"{v:g}" for v in pivot.columns])
-    ax.set_yticks(range(pivot.shape[0]), [f"{v:g}" for v in pivot.index])
+    ax.set_xticks(range(pivot.shape[1]), [_label(v) for v in pivot.columns])
+    ax.set_yticks(range(pivot.shape[0]), [_label(v) for v in pivot.index])
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     finite = pivot.to_numpy(float)
@@ -64,6 +64,11 @@ def heatmap(table: pd.DataFrame, x: str, y: str, kpi: str) -> Figure:
     fig.colorbar(image, ax=ax, label=f"{kpi} (mean over replicates)")
     ax.set_title(kpi)
     return fig
+
+
+def _label(value: object) -> str:
+    # Swept values may be numbers or words (outreach.targeting = ["all", "active"]).
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
 def lines(table: pd.DataFrame, x: str, kpi: str) -> Figure:

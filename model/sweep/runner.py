@@ -158,7 +158,7 @@ def execute_plan(
              "in-process" if workers == 1 else f"{workers or 'all'} local processes")
     say(f"{plan.spec.name}: {len(plan.points)} points × {plan.spec.replicates} replicates = "
         f"{len(plan.tasks)} runs; {report.n_reused} already stored, running {len(todo)} "
-        f"({'given executor' if executor else where})")
+        f"({'given executor' if executor else where}) into {out}")
     if not todo:
         write_manifest(out, plan.manifest(manifest_extra))
         return report
