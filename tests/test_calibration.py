@@ -20,9 +20,13 @@ from model.calibration.abc import (
     simulation_seed,
 )
 from model.calibration.posterior import posterior_table, summarise, weighted_quantile
-from model.calibration.series import monthly_metrics, read_series, simulated_series
+from model.calibration.series import (
+    MonthlySeries,
+    monthly_metrics,
+    read_series,
+    simulated_series,
+)
 from model.cli import main
-from model.errors import InputError
 from model.execution import open_executor
 from model.scenario import apply_overrides, resolve_raw
 from tests.conftest import BASELINE, baseline_with
@@ -246,8 +250,6 @@ def test_calibration_recovers_known_private_domain_parameters(tmp_path):
     )
     observed = monthly_metrics(simulate(truth_scenario, seed=7).daily, 6,
                                ("n_private", "joins", "unfollows", "orders"))
-    from model.calibration.series import MonthlySeries
-
     series = MonthlySeries(tuple(range(1, 7)), tuple(map(str, range(1, 7))), observed)
     params = default_params(raw)
     model = SeriesModel(raw, series.months, series.columns, seed=1)

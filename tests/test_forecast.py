@@ -55,7 +55,8 @@ def test_forecast_writes_bands_and_fan_chart(plain, capsys):
 def test_first_month_median_equals_separate_runs_with_the_same_seeds(plain):
     scenario = load_scenario(SMALL)
     pools = [
-        simulate(scenario, seed=replicate_seed(SEED, i), days=30 * MONTHS).daily["n_private"].iloc[29]
+        simulate(scenario, seed=replicate_seed(SEED, i), days=30 * MONTHS).daily["n_private"]
+        .iloc[29]
         for i in range(REPLICATES)
     ]
     table = pd.read_csv(plain / "forecast_bands.csv")
@@ -67,7 +68,8 @@ def test_first_month_median_equals_separate_runs_with_the_same_seeds(plain):
 def test_bands_are_the_same_on_a_local_pool(plain, tmp_path):
     assert _forecast(tmp_path / "pool", "--workers", "2") == 0
     pd.testing.assert_frame_equal(
-        pd.read_csv(plain / "forecast_bands.csv"), pd.read_csv(tmp_path / "pool" / "forecast_bands.csv")
+        pd.read_csv(plain / "forecast_bands.csv"),
+        pd.read_csv(tmp_path / "pool" / "forecast_bands.csv"),
     )
 
 
