@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 
 DEFAULT_OUT = "out/sweeps"
@@ -101,9 +103,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _terminate_as_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def resume_hint(out) -> Iterator[None]:
-    """On Ctrl-C, say what is stored and how to resume, then let the CLI exit 130."""
+    """On Ctrl-C (or SIGTERM), store what finished, say how to resume, let the CLI exit 130.
+
+    SIGTERM — what Slurm, systemd and ``kill`` send — is treated like Ctrl-C so the buffered
+    runs are written before exiting; only SIGKILL loses them (at most a minute's worth).
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         yield
     except KeyboardInterrupt:
@@ -113,6 +126,9 @@ def resume_hint(out) -> Iterator[None]:
         print(f"\ninterrupted: {stored} finished runs are stored in {out}; run the same "
               "command again to run only the missing ones", file=sys.stderr)
         raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def print_best(best) -> None:
