@@ -258,6 +258,23 @@ def make_abc(model: SeriesModel, params: list[ParamRange], population_size: int,
     )
 
 
+def _log_to_current_stderr() -> None:
+    """Point pyABC's log handler at today's ``sys.stderr``.
+
+    pyABC binds a StreamHandler to the ``sys.stderr`` of import time; when that stream has
+    since been replaced (a notebook cell, a test capturing output), logging would write to a
+    closed file.
+    """
+    import logging
+    import sys
+
+    import pyabc  # noqa: F401 - importing it installs the handler
+
+    for handler in logging.getLogger("ABC").handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.setStream(sys.stderr)
+
+
 @dataclass(frozen=True)
 class CalibrationRun:
     """What :func:`run_abc` did."""
@@ -298,6 +315,7 @@ def run_abc(
     """
     import os
 
+    _log_to_current_stderr()
     abc = make_abc(model, params, population_size, make_sampler(executor, seed))
     db = "sqlite:///" + os.path.abspath(db_path)
     if os.path.exists(db_path):

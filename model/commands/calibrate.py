@@ -139,23 +139,10 @@ def main(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from model.calibration.abc import (
-        SeriesModel,
-        check_params,
-        default_params,
-        parse_param,
-        predictive_series,
-        run_abc,
-    )
+    from model.calibration.abc import SeriesModel, check_params, default_params, parse_param
     from model.calibration.plots import posterior_predictive
-    from model.calibration.posterior import (
-        draw_parameters,
-        generations,
-        posterior_table,
-        summarise,
-    )
+    from model.calibration.posterior import generations, summarise
     from model.calibration.series import DAYS_PER_MONTH, read_series
-    from model.execution import map_runs, open_executor
     from model.scenario import apply_overrides, parse_set, resolve_raw, validate
 
     # --- validate everything before anything is written ---------------------------------
@@ -215,27 +202,16 @@ def main(args: argparse.Namespace) -> int:
 
     model = SeriesModel(raw, series.months, series.columns, seed, source=str(args.scenario))
     started = time.perf_counter()
-    with open_executor(workers=args.workers, scheduler=args.scheduler) as executor:
-        run = run_abc(
-            str(db_path),
-            model,
-            params,
-            series,
-            populations=args.populations,
-            population_size=args.population_size,
-            executor=executor,
-            seed=seed,
-            on_resume=on_resume,
+    try:
+        run, posterior, sims = _run(args, model, params, series, seed, db_path, on_resume)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: finished generations are kept in {db_path}; run the same command "
+            "again to continue from the last one",
+            file=sys.stderr,
         )
-        history = run.history
-        posterior = posterior_table(history)
-        draws = draw_parameters(posterior, args.predictive_draws, seed, [p.key for p in params])
-        tasks = [(model, values, i) for i, values in enumerate(draws)]
-        sims = {}
-        for task, outcome in map_runs(executor, predictive_series, tasks):
-            if not outcome.ok:
-                raise RuntimeError(f"posterior-predictive run {task[2]} failed: {outcome.error}")
-            sims[task[2]] = outcome.value
+        raise
+    history = run.history
     elapsed = time.perf_counter() - started
 
     # --- write ----------------------------------------------------------------------------
@@ -263,6 +239,8 @@ def main(args: argparse.Namespace) -> int:
         ],
         "total_simulations": int(history.total_nr_simulations),
         "distance": "adaptive weighted L1 over every month of every series, scaled by MAD",
+        "epsilon_note": "each generation re-fits the distance weights, so epsilons of "
+        "different generations are on different scales and need not fall",
         "seed": seed,
         "series_file": str(args.series),
         "series": list(series.columns),
@@ -299,3 +277,32 @@ def main(args: argparse.Namespace) -> int:
     print(f"\nwrote {out}/ (abc.db, posterior.csv, posterior.json, posterior_predictive.png)")
     return 0
 
+
+
+def _run(args, model, params, series, seed, db_path, on_resume):
+    """ABC-SMC, then the posterior-predictive simulations, on one executor."""
+    from model.calibration.abc import predictive_series, run_abc
+    from model.calibration.posterior import draw_parameters, posterior_table
+    from model.execution import map_runs, open_executor
+
+    with open_executor(workers=args.workers, scheduler=args.scheduler) as executor:
+        run = run_abc(
+            str(db_path),
+            model,
+            params,
+            series,
+            populations=args.populations,
+            population_size=args.population_size,
+            executor=executor,
+            seed=seed,
+            on_resume=on_resume,
+        )
+        posterior = posterior_table(run.history)
+        draws = draw_parameters(posterior, args.predictive_draws, seed, [p.key for p in params])
+        tasks = [(model, values, i) for i, values in enumerate(draws)]
+        sims = {}
+        for task, outcome in map_runs(executor, predictive_series, tasks):
+            if not outcome.ok:
+                raise RuntimeError(f"posterior-predictive run {task[2]} failed: {outcome.error}")
+            sims[task[2]] = outcome.value
+    return run, posterior, sims
