@@ -264,3 +264,17 @@ def test_calibration_recovers_known_private_domain_parameters(tmp_path):
     assert summary["diversion.p_join_max"]["interval_share_of_prior"] < 0.4
     assert summary["outreach.p_unfollow_base"]["interval_share_of_prior"] < 0.6
     print({k: {q: round(v, 5) for q, v in s.items()} for k, s in summary.items()})
+
+
+def test_calibration_is_the_same_on_a_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    series = tmp_path / "series.csv"
+    _write_small_series(series)
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None, silence_logs=50) as cluster:
+        code = _calibrate(series, tmp_path / "dask", "--populations", "2",
+                          "--scheduler", cluster.scheduler_address)
+    assert code == 0
+    assert _calibrate(series, tmp_path / "w1", "--populations", "2", "--workers", "1") == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "dask" / "posterior.csv"),
+                                  pd.read_csv(tmp_path / "w1" / "posterior.csv"))

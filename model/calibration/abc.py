@@ -12,11 +12,12 @@ and re-seeds it from OS entropy at the start of every job (``EPSMixin``). We wra
 simulation itself is seeded from ``(seed, parameter values)`` (:func:`simulation_seed`). pyABC
 keeps the first N accepted particles *by job id*, not by completion order, so:
 
-* ``--workers 1`` (in-process) and ``--workers N`` (local pool) give the same posterior for a
-  given ``--seed`` — each job runs alone in its process with its own seeded RNG; only the count
-  of extra simulations started after the N-th acceptance (wasted work) differs;
-* Dask workers run several jobs as threads of one process that share numpy's global RNG, so
-  with ``--scheduler`` the posterior is statistically equivalent but not bit-identical;
+* ``--workers 1`` (in-process), ``--workers N`` (local pool) and a Dask cluster whose workers
+  have one thread each give the same posterior for a given ``--seed`` — each job runs alone in
+  its process with its own seeded RNG; only the count of extra simulations started after the
+  N-th acceptance (wasted work, not stored) differs;
+* Dask workers with several threads run jobs side by side in one process, sharing numpy's
+  global RNG, so the posterior is statistically equivalent but not bit-identical;
 * a resumed run continues the same chain of generations, but the adaptive distance and the
   epsilon are re-initialised from the last stored population, so it is not bit-identical to a
   run that was never interrupted.
