@@ -278,3 +278,13 @@ def test_calibration_is_the_same_on_a_dask_cluster(tmp_path):
     assert _calibrate(series, tmp_path / "w1", "--populations", "2", "--workers", "1") == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "dask" / "posterior.csv"),
                                   pd.read_csv(tmp_path / "w1" / "posterior.csv"))
+
+
+def test_unreachable_scheduler_writes_nothing(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    out = tmp_path / "cal"
+    code = main(["calibrate", str(SMALL), "--series", str(SERIES / "valid.csv"),
+                 "--scheduler", "tcp://127.0.0.1:9", "--out", str(out)])
+    assert code == 2
+    assert "127.0.0.1:9" in capsys.readouterr().err
+    assert not out.exists()

@@ -175,8 +175,12 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(f"--out {out}: exists and is not a directory")
 
     # --- run ------------------------------------------------------------------------------
-    out.mkdir(parents=True, exist_ok=True)
-    if not db_path.exists():
+    def prepare() -> None:
+        # Called once the executor is open (a Dask scheduler that cannot be reached is bad
+        # input too, and must leave nothing behind).
+        out.mkdir(parents=True, exist_ok=True)
+        if db_path.exists():
+            return
         write_json(
             meta_path,
             {
@@ -203,7 +207,7 @@ def main(args: argparse.Namespace) -> int:
     model = SeriesModel(raw, series.months, series.columns, seed, source=str(args.scenario))
     started = time.perf_counter()
     try:
-        run, posterior, sims = _run(args, model, params, series, seed, db_path, on_resume)
+        run, posterior, sims = _run(args, model, params, series, seed, db_path, prepare, on_resume)
     except KeyboardInterrupt:
         print(
             f"interrupted: finished generations are kept in {db_path}; run the same command "
@@ -279,13 +283,14 @@ def main(args: argparse.Namespace) -> int:
 
 
 
-def _run(args, model, params, series, seed, db_path, on_resume):
+def _run(args, model, params, series, seed, db_path, prepare, on_resume):
     """ABC-SMC, then the posterior-predictive simulations, on one executor."""
     from model.calibration.abc import predictive_series, run_abc
     from model.calibration.posterior import draw_parameters, posterior_table
     from model.execution import map_runs, open_executor
 
     with open_executor(workers=args.workers, scheduler=args.scheduler) as executor:
+        prepare()
         run = run_abc(
             str(db_path),
             model,
