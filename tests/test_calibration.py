@@ -27,6 +27,7 @@ from model.calibration.series import (
     simulated_series,
 )
 from model.cli import main
+from model.errors import InputError
 from model.execution import open_executor
 from model.scenario import apply_overrides, resolve_raw
 from tests.conftest import BASELINE, baseline_with
@@ -280,8 +281,14 @@ def test_calibration_is_the_same_on_a_dask_cluster(tmp_path):
                                   pd.read_csv(tmp_path / "w1" / "posterior.csv"))
 
 
-def test_unreachable_scheduler_writes_nothing(tmp_path, capsys):
-    pytest.importorskip("distributed")
+def test_unreachable_scheduler_writes_nothing(tmp_path, capsys, monkeypatch):
+    """The output directory appears only once the executor is open."""
+    import model.execution
+
+    def unreachable(*args, **kwargs):
+        raise InputError("--scheduler tcp://127.0.0.1:9: no Dask scheduler answered")
+
+    monkeypatch.setattr(model.execution, "open_executor", unreachable)
     out = tmp_path / "cal"
     code = main(["calibrate", str(SMALL), "--series", str(SERIES / "valid.csv"),
                  "--scheduler", "tcp://127.0.0.1:9", "--out", str(out)])
