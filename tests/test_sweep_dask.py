@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import signal
 import threading
@@ -77,7 +78,8 @@ def test_a_killed_dask_worker_does_not_change_the_result(tmp_path, cluster):
     path.write_text(SLOW_TOY_SPEC)
     spec = load_spec(path)
     kw = {"progress": False, "plots": False}
-    reference = run_sweep(spec, tmp_path / "ref", workers=2, **kw)
+    with concurrent.futures.ThreadPoolExecutor(4) as threads:  # the slow toy only sleeps
+        reference = run_sweep(spec, tmp_path / "ref", executor=threads, **kw)
 
     out = tmp_path / "dask"
     killed: list[int] = []
