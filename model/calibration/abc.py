@@ -272,8 +272,13 @@ def _log_to_current_stderr() -> None:
     import pyabc  # noqa: F401 - importing it installs the handler
 
     for handler in logging.getLogger("ABC").handlers:
-        if type(handler) is logging.StreamHandler:
-            handler.setStream(sys.stderr)
+        if type(handler) is logging.StreamHandler and handler.stream is not sys.stderr:
+            # Not setStream(): it flushes the old stream first, which may be closed.
+            handler.acquire()
+            try:
+                handler.stream = sys.stderr
+            finally:
+                handler.release()
 
 
 @dataclass(frozen=True)
