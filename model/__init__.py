@@ -13,6 +13,7 @@ from model.compare import run_comparison
 from model.errors import InputError
 from model.results import SimulationResult
 from model.scenario import Scenario, load_scenario
+from model.sweep import load_sweep
 
 __all__ = [
     "InputError",
@@ -20,6 +21,7 @@ __all__ = [
     "SimulationResult",
     "__version__",
     "load_scenario",
+    "load_sweep",
     "run_comparison",
     "simulate",
 ]
