@@ -245,6 +245,9 @@ def main(args: argparse.Namespace) -> int:
         "distance": "adaptive weighted L1 over every month of every series, scaled by MAD",
         "epsilon_note": "each generation re-fits the distance weights, so epsilons of "
         "different generations are on different scales and need not fall",
+        "simulations_note": "simulations started per generation, including those a pool "
+        "started after the last needed acceptance (they vary with --workers; the particles "
+        "and weights do not)",
         "seed": seed,
         "series_file": str(args.series),
         "series": list(series.columns),
