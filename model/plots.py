@@ -1,15 +1,11 @@
-"""Plots people would rather look at than read. Matplotlib with the Agg backend (headless)."""
+"""Plots people would rather look at than read (matplotlib; the CLI selects the Agg backend)."""
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from model.ledger import COST_LINES  # noqa: E402
+from model.ledger import COST_LINES
 
 DOMAIN_COLUMNS = {"n_public": "public", "n_private": "private", "n_lapsed": "lapsed"}
 DOMAIN_COLOURS = {"public": "#4C72B0", "private": "#55A868", "lapsed": "#C44E52"}

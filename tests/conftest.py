@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Tests write image files only; never look for a display.
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest
 

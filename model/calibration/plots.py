@@ -1,17 +1,13 @@
-"""Posterior-predictive and fan-chart plots (matplotlib, Agg backend)."""
+"""Posterior-predictive and fan-chart plots (matplotlib; the CLI selects the Agg backend)."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 TITLES = {
     "n_private": "Private pool (month end)",

@@ -1,7 +1,7 @@
 """Comparison plots: KPI distributions, a contribution fan chart, customers by domain.
 
-Every function takes plain tables (no simulation), draws on the Agg backend and returns the
-figure; :func:`write_comparison_plots` saves them as PNG for the report and for slides.
+Every function takes plain tables (no simulation) and returns the figure (the CLI selects the
+Agg backend); :func:`write_comparison_plots` saves them as PNG for the report and for slides.
 """
 
 from __future__ import annotations
@@ -10,15 +10,11 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from model.plots import DOMAIN_COLOURS, DOMAIN_COLUMNS, save  # noqa: E402
+from model.plots import DOMAIN_COLOURS, DOMAIN_COLUMNS, save
 
 # The KPIs in the distribution grid (those a strategist asks about first), when present.
 DISTRIBUTION_KPIS = (

@@ -195,9 +195,6 @@ def plot_backtest(
     time_unit: str,
 ) -> Path:
     """Save the tracking plot and the by-frequency comparison as ``backtest.png``."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; never needs a display
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
