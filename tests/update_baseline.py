@@ -11,12 +11,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.regression import BASELINE_DIR, SHIPPED, compute, load_stored, stored_path  # noqa: E402
+from tests.regression import BASELINE_DIR, compute, load_stored, shipped, stored_path  # noqa: E402
 
 
 def main() -> None:
     BASELINE_DIR.mkdir(exist_ok=True)
-    for name in SHIPPED:
+    for name in shipped():
         new = compute(name)
         old = load_stored(name) if stored_path(name).exists() else {}
         changed = sorted(k for k in new if old.get(k) != new[k])
