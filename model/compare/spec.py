@@ -211,9 +211,13 @@ def load_comparison(
     try:
         market_scenario = validate(market_raw, source=src, overridden=market_set.keys())
     except InputError as err:
-        raise InputError(
-            f"in the shared market ([market]): {_with_values(_inner(err), market_set)}", file=src
-        ) from None
+        message = _with_values(_inner(err), market_set)
+        # Name the place the user must edit: the command line or the file's [market] table.
+        from_cli = any(
+            message.startswith(k) or f" {k}" in message for k in (market_overrides or {})
+        )
+        where = "in --set" if from_cli else "in the shared market ([market])"
+        raise InputError(f"{where}: {message}", file=src) from None
 
     # --- strategies -------------------------------------------------------------------------
     entries = raw.get("strategies")
