@@ -41,7 +41,12 @@ def measure(size: int, network: str = "mixed") -> dict:
             "shocks": [
                 {"kind": "ban", "platform": "tmall", "day": 120, "duration_days": 30},
                 {"kind": "cac_jump", "day": 200, "factor": 1.3},
-                {"kind": "algorithm_change", "p_per_day": 0.005, "duration_days": 14, "factor": 0.8},
+                {
+                    "kind": "algorithm_change",
+                    "p_per_day": 0.005,
+                    "duration_days": 14,
+                    "factor": 0.8,
+                },
             ],
             "outreach.targeting": "tiered",
         },
@@ -69,16 +74,21 @@ def main() -> None:
         return
     sizes = [int(a) for a in sys.argv[1:]] or SIZES
     networks = ["mixed", "small_world"]
-    print(f"{'size':>11} {'network':>12} {'init s':>7} {'365 days s':>11} {'peak MB':>8} {'orders':>10}")
+    header = ("size", 11), ("network", 12), ("init s", 7), ("365 days s", 11), ("peak MB", 8)
+    print(" ".join(f"{name:>{width}}" for name, width in header), f"{'orders':>10}")
     for network in networks:
         for size in sizes:
             out = subprocess.run(
                 [sys.executable, __file__, "--child", str(size), network],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             r = json.loads(out.stdout)
-            print(f"{r['size']:>11,} {r['network']:>12} {r['init_s']:>7} {r['simulate_s']:>11} "
-                  f"{r['peak_rss_mb']:>8,} {r['orders']:>10,}")
+            print(
+                f"{r['size']:>11,} {r['network']:>12} {r['init_s']:>7} {r['simulate_s']:>11} "
+                f"{r['peak_rss_mb']:>8,} {r['orders']:>10,}"
+            )
 
 
 if __name__ == "__main__":

@@ -125,7 +125,9 @@ class BrandAgent(mesa.Agent):
         else:
             base = b.per_day_yuan
         if b.kind == "pulses":
-            base += sum(p.per_day_yuan for p in b.pulses if p.start_day <= day < p.start_day + p.days)
+            base += sum(
+                p.per_day_yuan for p in b.pulses if p.start_day <= day < p.start_day + p.days
+            )
         return base
 
 

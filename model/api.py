@@ -37,7 +37,9 @@ def simulate(
         The run's results: ``to_frame()``, ``summary()``, ``plot()``.
     """
     if days is not None and days != scenario.sim.days:
-        scenario = scenario.model_copy(update={"sim": scenario.sim.model_copy(update={"days": days})})
+        scenario = scenario.model_copy(
+            update={"sim": scenario.sim.model_copy(update={"days": days})}
+        )
     model = PrivateDomainModel(scenario, seed, record_orders=record_orders)
     model.run(progress=progress)
     daily = pd.DataFrame(model.recorder.as_dict())
@@ -63,7 +65,9 @@ def simulate(
         replicate=replicate,
         seed=model.seed_label,
         daily=daily,
-        kpis=kpis(model.recorder.as_dict(), model.pop, model.operation.guides if model.operation else None),
+        kpis=kpis(
+            model.recorder.as_dict(), model.pop, model.operation.guides if model.operation else None
+        ),
         scenario=scenario.model_dump(mode="json"),
         guides=guides,
         orders=model.orders_frame() if record_orders else None,

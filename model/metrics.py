@@ -61,7 +61,9 @@ class MetricRecorder:
         for name, fen in money_fen.items():
             row[self.column[name]] = fen / 100.0
         prev = self.values[day - 1] if day > 0 else None
-        for cum, line in zip(CUMULATIVE, ("revenue", "cost_marketing", "contribution")):
+        for cum, line in zip(
+            CUMULATIVE, ("revenue", "cost_marketing", "contribution"), strict=True
+        ):
             before = prev[self.column[cum]] if prev is not None else 0.0
             # Summed from fen so the cumulative line is exact to the cent.
             row[self.column[cum]] = round(before + money_fen[line] / 100.0, 2)
@@ -78,8 +80,11 @@ def _ratio(num: float, den: float) -> float | None:
 
 
 def repurchase_rate(pop: Population, window: int, last_day: int) -> float | None:
-    """Share with a second order within ``window`` days of the first, among customers old
-    enough to tell (first order at least ``window`` days before the last simulated day)."""
+    """Share of customers with a second order within ``window`` days of the first.
+
+    Among customers old enough to tell: first order at least ``window`` days before the last
+    simulated day.
+    """
     old_enough = (pop.ti_first_order != NEVER) & (pop.ti_first_order <= last_day - window)
     n = int(np.count_nonzero(old_enough))
     if n == 0:
@@ -91,8 +96,10 @@ def repurchase_rate(pop: Population, window: int, last_day: int) -> float | None
 
 
 def ltv(pop: Population, window: int, last_day: int, source: int | None = None) -> float | None:
-    """Mean contribution per customer within ``window`` days of the first order, among those
-    observed that long (optionally of one acquisition source)."""
+    """Mean contribution per customer within ``window`` days of the first order.
+
+    Among customers observed that long (optionally of one acquisition source).
+    """
     old_enough = (pop.ti_first_order != NEVER) & (pop.ti_first_order <= last_day + 1 - window)
     if source is not None:
         old_enough &= pop.acquired_by == source
@@ -148,8 +155,15 @@ def kpis(daily: dict[str, np.ndarray], pop: Population, guides: list | None = No
     for code, name in SOURCES.items():
         out[f"ltv_180_{name}"] = ltv(pop, 180, last, code)
         out[f"ltv_365_{name}"] = ltv(pop, 365, last, code)
-    for name in ("n_prospect", "n_public", "n_private", "n_lapsed", "n_active", "n_groups",
-                 "n_holders"):
+    for name in (
+        "n_prospect",
+        "n_public",
+        "n_private",
+        "n_lapsed",
+        "n_active",
+        "n_groups",
+        "n_holders",
+    ):
         out[name] = int(daily[name][-1]) if days else 0
     for name in ("new_paid", "new_diverted", "new_referred", "new_unfollowed", "messages_sent"):
         out[f"cum_{name}"] = int(total[name])
@@ -158,4 +172,6 @@ def kpis(daily: dict[str, np.ndarray], pop: Population, guides: list | None = No
         profits = np.array([g.profit_fen for g in guides])
         out["share_guides_profitable"] = float(np.mean(profits > 0))
     # JSON has no NaN: undefined ratios are None.
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()
+    }

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import mesa
+import numpy as np
 
 from model.agents import BrandAgent, PlatformAgent, PrivateOperationAgent
 from model.dynamics import network, outreach
@@ -86,7 +86,8 @@ class PrivateDomainModel(mesa.Model):
         self.pop = Population.create(n, self.beh, streams["population"])
         self.queue = ProspectQueue(n, streams["population"])
         self.platforms = [
-            PlatformAgent(self, name, i, cfg) for i, (name, cfg) in enumerate(scenario.platforms.items())
+            PlatformAgent(self, name, i, cfg)
+            for i, (name, cfg) in enumerate(scenario.platforms.items())
         ]
         self.take_rates = np.array([p.cfg.take_rate for p in self.platforms])
         self.budget_shares = np.array([p.cfg.budget_share for p in self.platforms])
@@ -304,9 +305,13 @@ class PrivateDomainModel(mesa.Model):
             if self.cfg.acquisition.mode == "saturating":
                 n_new = rng.poisson(expected)
             else:
-                n_new = 0 if p.is_banned(d) else rng.binomial(
-                    int(pop.counts[PROSPECT]),
-                    bass_daily_probability(self.cfg.acquisition.p_innovation_per_year) * share,
+                n_new = (
+                    0
+                    if p.is_banned(d)
+                    else rng.binomial(
+                        int(pop.counts[PROSPECT]),
+                        bass_daily_probability(self.cfg.acquisition.p_innovation_per_year) * share,
+                    )
                 )
             uids = self.queue.take(int(n_new), pop.domain)
             self.brand.observe(p.index, spend, len(uids))
@@ -381,7 +386,9 @@ class PrivateDomainModel(mesa.Model):
 
         u_buy, u_unfollow = rng.random(len(to)), rng.random(len(to))
         active = pop.active[to]
-        rel_service = self.cfg.operation.rel_response_guides if self.operation.mode == "guides" else 1.0
+        rel_service = (
+            self.cfg.operation.rel_response_guides if self.operation.mode == "guides" else 1.0
+        )
         p_buy = min(1.0, o.p_response * o.offer_uplift * rel_service)
         buyers = to[active & (u_buy < p_buy)]
         self._book_orders(buyers, np.full(len(buyers), PRIVATE_CHANNEL), d, rng, o.offer_discount)
@@ -393,7 +400,9 @@ class PrivateDomainModel(mesa.Model):
         self._reschedule(woken, d + 1, rng)
         self.flows["new_reactivated"] += len(woken)
 
-        leaving = to[u_unfollow < outreach.p_unfollow(fatigue, o.p_unfollow_base, o.unfollow_convexity)]
+        leaving = to[
+            u_unfollow < outreach.p_unfollow(fatigue, o.p_unfollow_base, o.unfollow_convexity)
+        ]
         self._lapse(leaving, d, rng)
         return buyers
 
@@ -435,7 +444,10 @@ class PrivateDomainModel(mesa.Model):
             return
         rng, pop = self.streams["referral"], self.pop
         mean_invites = saturating(
-            r.reward_yuan, r.invites_per_purchase_base, r.invites_per_purchase_max, r.reward_scale_yuan
+            r.reward_yuan,
+            r.invites_per_purchase_base,
+            r.invites_per_purchase_max,
+            r.reward_scale_yuan,
         )
         if self.operation.mode == "distribution":
             mean_invites *= self.cfg.operation.rel_referral_distribution
@@ -497,14 +509,16 @@ class PrivateDomainModel(mesa.Model):
 
     # ====================================================================== results ==
     def orders_frame(self):
-        """Every order of the run (needs ``record_orders=True``): customer_id, day, amount, channel."""
+        """Every order of the run: customer_id, day, amount, channel (needs record_orders)."""
         import pandas as pd
 
         if not self.record_orders:
             raise RuntimeError("orders were not recorded: pass record_orders=True")
         if not self._orders:
             return pd.DataFrame({"customer_id": [], "day": [], "amount": [], "channel": []})
-        uids, days, fen, channel = (np.concatenate(parts) for parts in zip(*self._orders))
+        uids, days, fen, channel = (
+            np.concatenate(parts) for parts in zip(*self._orders, strict=True)
+        )
         names = np.array(["private"] + [p.name for p in self.platforms])
         return pd.DataFrame(
             {
@@ -514,5 +528,3 @@ class PrivateDomainModel(mesa.Model):
                 "channel": names[channel + 1],
             }
         )
-
-

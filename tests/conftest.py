@@ -18,7 +18,9 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 def baseline_with(**overrides):
     """The shipped baseline with dotted overrides (use '__' for '.': market__size=1000)."""
-    raw = apply_overrides(resolve_raw(BASELINE), {k.replace("__", "."): v for k, v in overrides.items()})
+    raw = apply_overrides(
+        resolve_raw(BASELINE), {k.replace("__", "."): v for k, v in overrides.items()}
+    )
     raw["name"] = "test"
     return validate(raw, source="test")
 

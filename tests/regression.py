@@ -17,8 +17,11 @@ from model.compare import load_comparison
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 BASELINE_DIR = ROOT / "tests" / "baselines"
-COMPARISONS = ["compare_operating_modes.toml", "compare_business_types.toml",
-               "stress_platform_ban.toml"]
+COMPARISONS = [
+    "compare_operating_modes.toml",
+    "compare_business_types.toml",
+    "stress_platform_ban.toml",
+]
 # A smaller market than shipped so the check is quick; everything else as shipped (a strategy
 # that sets its own market size keeps it).
 OVERRIDES = {"market.size": 200_000, "market.initial_public": 10_000}

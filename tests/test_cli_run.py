@@ -16,9 +16,21 @@ from model.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "tests" / "data" / "scenarios" / "small.toml"
 REQUIRED_KPIS = [
-    "roi", "contribution", "cac_paid", "repurchase_rate_30d", "repurchase_rate_90d",
-    "repurchase_rate_180d", "ltv_365", "payback_day", "share_private_gmv",
-    "unfollows_per_1000_pushes", "k_factor", "n_prospect", "n_public", "n_private", "n_lapsed",
+    "roi",
+    "contribution",
+    "cac_paid",
+    "repurchase_rate_30d",
+    "repurchase_rate_90d",
+    "repurchase_rate_180d",
+    "ltv_365",
+    "payback_day",
+    "share_private_gmv",
+    "unfollows_per_1000_pushes",
+    "k_factor",
+    "n_prospect",
+    "n_public",
+    "n_private",
+    "n_lapsed",
 ]
 
 
@@ -30,11 +42,28 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_run_writes_every_output(tmp_path):
     out = tmp_path / "small"
-    proc = run_cli("run", str(SMALL), "--seed", "7", "--days", "90",
-                   "--set", "outreach.pushes_per_week=3", "--out", str(out))
+    proc = run_cli(
+        "run",
+        str(SMALL),
+        "--seed",
+        "7",
+        "--days",
+        "90",
+        "--set",
+        "outreach.pushes_per_week=3",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
-    for name in ("daily.parquet", "daily.csv", "summary.json", "scenario.toml",
-                 "customers_by_domain.png", "contribution.png", "cost_breakdown.png"):
+    for name in (
+        "daily.parquet",
+        "daily.csv",
+        "summary.json",
+        "scenario.toml",
+        "customers_by_domain.png",
+        "contribution.png",
+        "cost_breakdown.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     assert set(REQUIRED_KPIS) <= summary.keys()

@@ -1,4 +1,4 @@
-"""Directional tests (DESIGN §8): push harder, lose more members; spend more, pay more per customer…
+"""Directional tests (DESIGN §8): push harder, lose more members; spend more, pay more.
 
 Each pair runs on the same market with the same seed (common random numbers), and the effects
 asserted are many standard errors wide (noted per test), so a pass is not luck.
@@ -45,7 +45,11 @@ def test_more_spend_higher_marginal_cac():
     assert marginal[0] < marginal[1]
     assert runs[0]["cac_paid"] < runs[1]["cac_paid"] < runs[2]["cac_paid"]
     # And the curve itself: c0·cosh² rises strictly with spend.
-    assert marginal_cac(5_000, 200, 300) < marginal_cac(20_000, 200, 300) < marginal_cac(60_000, 200, 300)
+    assert (
+        marginal_cac(5_000, 200, 300)
+        < marginal_cac(20_000, 200, 300)
+        < marginal_cac(60_000, 200, 300)
+    )
 
 
 def test_no_diversion_no_private_pool():
@@ -87,7 +91,9 @@ def test_public_only_has_no_private_costs():
 @pytest.mark.parametrize("factor", [2.0])
 def test_cac_jump_raises_cac(factor):
     base = simulate(small(), seed=7).summary()
-    jumped = simulate(small(shocks=[{"kind": "cac_jump", "day": 0, "factor": factor}]), seed=7).summary()
+    jumped = simulate(
+        small(shocks=[{"kind": "cac_jump", "day": 0, "factor": factor}]), seed=7
+    ).summary()
     assert jumped["cac_paid"] > 1.3 * base["cac_paid"]
 
 
@@ -102,7 +108,9 @@ def test_bigger_red_packet_more_joins_with_diminishing_returns():
 
 def test_reject_rule_refuses_joins_when_full():
     scenario = small(
-        operation__on_full="reject", operation__accounts_initial=1, operation__friend_cap_per_account=500
+        operation__on_full="reject",
+        operation__accounts_initial=1,
+        operation__friend_cap_per_account=500,
     )
     s = simulate(scenario, seed=9)
     assert s.summary()["n_private"] <= 500

@@ -27,8 +27,10 @@ def bgnbd_expected_repeats(t: float, r: float, alpha: float, a: float, b: float)
 
 @pytest.mark.slow
 def test_bass_docking_within_001():
-    """Constant innovation p plus fully mixed referral q, no dropout: the mean adoption curve
-    over replicates follows Bass's F(t) within 0.01 on every day of ten years."""
+    """Bass docking: the mean adoption curve follows F(t) within 0.01 for ten years.
+
+    Constant innovation p plus fully mixed referral q, no dropout, mean over replicates.
+    """
     p_year, q_year = 0.03, 0.38  # Sultan, Farley & Lehmann 1990
     lam = 0.01  # purchases per member per day (identical for all: heterogeneous = false)
     invites = 1.0
@@ -74,8 +76,10 @@ def test_bass_docking_within_001():
 
 
 def test_bgnbd_docking_within_2_percent():
-    """A public-only cohort with no outreach makes, on average, the BG/NBD E[X(t)] repeat
-    purchases (FMCG defaults: r 0.5, α 60 days, a 0.8, b 2.4)."""
+    """BG/NBD docking: a public-only cohort makes E[X(t)] repeat purchases on average.
+
+    No outreach; FMCG defaults r 0.5, α 60 days, a 0.8, b 2.4.
+    """
     n = 200_000
     days = 365
     scenario = baseline_with(

@@ -112,7 +112,9 @@ def test_budget_schedules():
     assert [ramp.spend_on(d) for d in range(3)] == [100, 200, 300]
     pulses = BrandAgent(
         model,
-        Budget(kind="pulses", per_day_yuan=10, pulses=[{"start_day": 1, "days": 2, "per_day_yuan": 5}]),
+        Budget(
+            kind="pulses", per_day_yuan=10, pulses=[{"start_day": 1, "days": 2, "per_day_yuan": 5}]
+        ),
         5,
     )
     assert [pulses.spend_on(d) for d in range(5)] == [10, 15, 15, 10, 10]

@@ -48,7 +48,14 @@ def test_domains_sum_to_market_every_day_and_never_negative(mode):
     daily = simulate(scenario, seed=3).daily
     domains = daily[["n_prospect", "n_public", "n_private", "n_lapsed"]]
     assert (domains.sum(axis=1) == scenario.market.size).all()
-    assert (daily.drop(columns=["day"]).select_dtypes("number").filter(regex="^(n_|new_|orders_)") >= 0).all().all()
+    assert (
+        (
+            daily.drop(columns=["day"]).select_dtypes("number").filter(regex="^(n_|new_|orders_)")
+            >= 0
+        )
+        .all()
+        .all()
+    )
     if mode != "none":
         assert daily["n_private"].max() > 0 and daily["new_referred"].sum() > 0
 
@@ -88,9 +95,10 @@ def test_ledger_identity_to_the_cent_daily_and_cumulative(mode):
     for cum, line in (("cum_contribution", "contribution"), ("cum_revenue", "revenue")):
         assert daily[cum][-1] == pytest.approx(fen[line].sum() / 100, abs=0.005)
     totals = model.ledger.totals()
-    assert totals["contribution"] == totals["gross_profit"] - totals["platform_fees"] - totals[
-        "cost_marketing"
-    ]
+    assert (
+        totals["contribution"]
+        == totals["gross_profit"] - totals["platform_fees"] - totals["cost_marketing"]
+    )
     # Every fen of revenue belongs to a customer.
     assert model.pop.revenue_fen.sum() == totals["revenue"]
 

@@ -14,12 +14,19 @@ DATA = Path(__file__).parent / "data" / "scenarios"
 
 CASES = {
     # file: fragments the message must contain (file, dotted field, value, what is allowed)
-    "wrong_unknown_key.toml": ["wrong_unknown_key.toml", "outreach.pushes_per_wek", "unknown key",
-                               "did you mean 'pushes_per_week'"],
+    "wrong_unknown_key.toml": [
+        "wrong_unknown_key.toml",
+        "outreach.pushes_per_wek",
+        "unknown key",
+        "did you mean 'pushes_per_week'",
+    ],
     "wrong_unknown_section.toml": ["outreech", "did you mean 'outreach'"],
     "wrong_out_of_range.toml": ["diversion.p_join_max = 1.5", "less than or equal to 1"],
     "wrong_type.toml": ["market.size = 'a million'", "valid integer"],
-    "wrong_choice.toml": ["operation.mode = 'guide'", "'none', 'persona', 'guides' or 'distribution'"],
+    "wrong_choice.toml": [
+        "operation.mode = 'guide'",
+        "'none', 'persona', 'guides' or 'distribution'",
+    ],
     "wrong_syntax.toml": ["wrong_syntax.toml", "not valid TOML", "line 2"],
     "wrong_missing_base.toml": ["base = 'no_such_baseline.toml'", "no such file"],
     "wrong_budget_shares.toml": ["budget_share must sum to 1", "1.5"],

@@ -21,7 +21,10 @@ def main() -> None:
         old = load_stored(name) if stored_path(name).exists() else {}
         changed = sorted(k for k in new if old.get(k) != new[k])
         stored_path(name).write_text(json.dumps(new, indent=2, sort_keys=True) + "\n")
-        print(f"{name}: {len(changed)} KPIs changed" + (f" ({', '.join(changed[:8])} …)" if changed else ""))
+        print(
+            f"{name}: {len(changed)} KPIs changed"
+            + (f" ({', '.join(changed[:8])} …)" if changed else "")
+        )
 
 
 if __name__ == "__main__":

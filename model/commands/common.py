@@ -67,7 +67,7 @@ def format_value(value: Any) -> str:
 
 
 def positive_int(text: str) -> int:
-    """argparse type for counts that must be ≥ 1."""
+    """Argparse type for counts that must be ≥ 1."""
     try:
         value = int(text)
     except ValueError:

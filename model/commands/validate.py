@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "validate",
         help="check a scenario file (keys, types, ranges) without running it",
-        description="Check a scenario file and its bases; exit 0 if valid, 2 with a message if not.",
+        description="Check a scenario file and its bases: exit 0 if valid, "
+        "2 with a message if not.",
     )
     p.add_argument("scenario", help="scenario TOML file")
     add_set_argument(p)

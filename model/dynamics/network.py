@@ -37,8 +37,11 @@ class Graph:
 
 
 def _csr(n: int, u: np.ndarray, v: np.ndarray) -> Graph:
-    """Symmetric CSR from an edge list (int32 ids; intermediates freed early: at 10M nodes
-    and degree 10 each array of directed edges is 400 MB)."""
+    """Symmetric CSR from an edge list.
+
+    Ids are int32 and intermediates are freed early: at 10M nodes and degree 10 each array of
+    directed edges is 400 MB.
+    """
     keep = u != v  # no self-loops
     u, v = u[keep], v[keep]
     src = np.concatenate([u, v])

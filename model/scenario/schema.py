@@ -61,7 +61,9 @@ class Behaviour(Strict):
     dropout: bool = Field(True, description="False: customers never go dormant")
     gg_p: float = Field(6.25, gt=0, description="order value ~ Gamma(gg_p, ν)")
     gg_q: float = Field(3.74, gt=1, description="ν ~ Gamma(gg_q, gg_gamma); needs > 1")
-    gg_gamma: float = Field(52.6, gt=0, description="rate of ν; mean order = gg_p·gg_gamma/(gg_q−1)")
+    gg_gamma: float = Field(
+        52.6, gt=0, description="rate of ν; mean order = gg_p·gg_gamma/(gg_q−1)"
+    )
     rel_rate_private: float = Field(1.3, ge=0, description="purchase-rate multiplier in private")
     rel_drop_private: float = Field(0.7, ge=0, description="dropout multiplier in private")
     share_private_channel: float = Field(
