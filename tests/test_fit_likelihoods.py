@@ -304,3 +304,19 @@ def test_tracking_curve_sums_cohorts():
     ) + expected_repeat_by_integration(8 / 7, *params.values())
     assert curves["model"].iloc[-1] == pytest.approx(want, rel=1e-7)
     assert curves["model"].iloc[0] == 0.0
+
+
+def test_conditional_expectation_at_the_homogeneous_dropout_boundary():
+    """a, b → ∞ with a/(a+b) = p fixed (a fit can run there): finite, and equal to the limit
+    E[Y(t)|alive] = (1 − ((α+T)/(α+T+p·t))^(r+x)) / p times P(alive) with odds p/(1−p)."""
+    from model.fitting.bgnbd import bgnbd_conditional_expected
+
+    r, alpha, p = 0.44, 54.7, 0.19
+    x, t_x, T, t = np.array([0.0, 3.0]), np.array([0.0, 100.0]), np.array([150.0, 150.0]), 184.0
+    huge = bgnbd_conditional_expected(t, x, t_x, T, r, alpha, p * 3.6e6, (1 - p) * 3.6e6)
+    alive_head = (1 - ((alpha + T) / (alpha + T + p * t)) ** (r + x)) / p
+    odds = np.where(x > 0, p / (1 - p) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
+    np.testing.assert_allclose(huge, alive_head / (1 + odds), rtol=1e-6)
+    # Continuous with the general formula just below the switch (a + b = 5,000).
+    near = bgnbd_conditional_expected(t, x, t_x, T, r, alpha, p * 5e3, (1 - p) * 5e3)
+    np.testing.assert_allclose(near, huge, rtol=2e-3)

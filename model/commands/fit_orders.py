@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from model.fitting.backtest import holdout_comparison, tracking_curves
-    from model.fitting.bgnbd import BetaGeoModel
+    from model.fitting.bgnbd import HOMOGENEOUS_P, BetaGeoModel
     from model.fitting.gamma_gamma import GammaGammaModel
     from model.fitting.orders import (
         TIME_UNITS,
@@ -130,6 +130,12 @@ def run(args: argparse.Namespace) -> int:
         n_transactions=len(tx),
     )
 
+    if bg.params_["a"] + bg.params_["b"] > HOMOGENEOUS_P:
+        print(
+            "note: BG/NBD a and b ran to the boundary: dropout looks the same for every "
+            f"customer (p = {bg.params_['a'] / (bg.params_['a'] + bg.params_['b']):.3g}); "
+            "see the NOTE in fitted_behaviour.toml"
+        )
     with atomic_output_dir(args.out) as out:
         write_fit_json(out, record)
         write_fragment(out, record)

@@ -172,8 +172,17 @@ def bgnbd_conditional_expected(
     a = _away_from_one(a)
     z = t / (alpha + T + t)
     one_minus_z = (alpha + T) / (alpha + T + t)
-    bracket = 1.0 - one_minus_z ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    head = (a + b + x - 1) / (a - 1) * bracket
+    with np.errstate(invalid="ignore", over="ignore"):
+        bracket = 1.0 - one_minus_z ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        head = (a + b + x - 1) / (a - 1) * bracket
+    # A fit can run a and b off to the boundary (a, b → ∞ with a/(a+b) fixed: every customer
+    # has the same dropout p), where ₂F₁ overflows. Use that limit's closed form there:
+    # E[Y(t) | alive] = (1 − ((α+T)/(α+T+p·t))^(r+x)) / p, λ's posterior being Gamma(r+x, α+T).
+    p_bar = a / (a + b)
+    if a + b > HOMOGENEOUS_P or not np.all(np.isfinite(head)):
+        limit = -np.expm1(-(r + x) * np.log1p(p_bar * t / (alpha + T))) / p_bar
+        head = np.where(np.isfinite(head) & (a + b <= HOMOGENEOUS_P), head, limit)
+        # The alive odds below use a/(b+x−1), which tends to p/(1−p) in the same limit.
     # log of a/(b+x−1) · ((α+T)/(α+t_x))^(r+x); only used where x > 0.
     has = x > 0
     log_odds = np.where(
@@ -222,6 +231,10 @@ def bgnbd_p_alive(
         -np.inf,
     )
     return 1.0 / (1.0 + np.exp(log_odds))
+
+
+# Beyond this a + b the Beta mixing of dropout is a point mass for every practical purpose.
+HOMOGENEOUS_P = 1e4
 
 
 def _away_from_one(a: float) -> float:

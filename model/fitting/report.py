@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from model.fitting.backtest import HoldoutResult
-from model.fitting.bgnbd import BetaGeoModel
+from model.fitting.bgnbd import HOMOGENEOUS_P, BetaGeoModel
 from model.fitting.gamma_gamma import GammaGammaModel
 from model.fitting.orders import TIME_UNITS
 
@@ -129,6 +129,13 @@ def behaviour_fragment(record: dict[str, Any], today: date | None = None) -> str
         lines.append(
             f"# Holdout to {record['holdout_end']}: {h['predicted_repeat']:.1f} repeat "
             f"transactions forecast vs {h['actual_repeat']} actual ({h['error_pct']:+.1f}%)."
+        )
+    if bg["a"] + bg["b"] > HOMOGENEOUS_P:
+        lines.append(
+            f"# NOTE: a and b ran to the boundary (a + b = {bg['a'] + bg['b']:.3g}): the data "
+            "cannot tell customers' dropout probabilities apart, so every customer has "
+            f"p = a/(a+b) = {bg['a'] / (bg['a'] + bg['b']):.3g}; their standard errors mean "
+            "nothing. A longer calibration period may resolve it."
         )
     if gg["q"] <= 1:
         lines.append(
