@@ -17,27 +17,10 @@ from model.execution import DaskExecutor, open_executor  # noqa: E402
 from model.sweep.runner import run_sweep  # noqa: E402
 from model.sweep.spec import load_spec  # noqa: E402
 from model.sweep.store import ResultStore  # noqa: E402
+from tests.test_sweep import REAL_SPEC  # noqa: E402  (the same tiny real-model sweep)
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
-
-REAL_SPEC = f"""
-name = "tiny"
-scenario = "{BASELINE.as_posix()}"
-replicates = 2
-root_seed = 5
-kpis = ["roi", "contribution", "n_private"]
-
-[set]
-"market.size" = 20000
-"market.initial_public" = 1000
-"budget.per_day_yuan" = 700.0
-"sim.days" = 90
-
-[sweep]
-"outreach.pushes_per_week" = [1, 3, 7]
-"diversion.incentive_yuan" = [0.0, 6.0]
-"""
 
 SLOW_TOY_SPEC = f"""
 name = "slow"
