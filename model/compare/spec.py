@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from model.errors import InputError
+from model.metrics import KPI_DIRECTIONS
 from model.scenario import apply_overrides, resolve_raw, validate
 from model.scenario.loader import read_toml
 from model.scenario.schema import Scenario
@@ -60,37 +61,8 @@ KPIS = (
     "orders",
 )
 
-# Which way is better, for every KPI a comparison may rank or summarise. Explicit on purpose: a
-# KPI missing here is an error, not a silent "higher is better" (a cost ranked upside down is
-# exactly the mistake this table exists to prevent).
-DIRECTIONS: dict[str, str] = {
-    "contribution": "higher",
-    "roi": "higher",
-    "revenue": "higher",
-    "cost_marketing": "lower",  # the same contribution for less spend is better
-    "cac_paid": "lower",
-    "cost_per_private_member": "lower",
-    "repurchase_rate_30d": "higher",
-    "repurchase_rate_90d": "higher",
-    "repurchase_rate_180d": "higher",
-    "repeat_customer_share": "higher",
-    "ltv_180": "higher",
-    "ltv_365": "higher",
-    "payback_day": "lower",
-    "share_private_gmv": "higher",
-    "unfollows_per_1000_pushes": "lower",
-    "k_factor": "higher",
-    "n_prospect": "lower",  # prospects left unconverted
-    "n_public": "higher",
-    "n_private": "higher",
-    "n_lapsed": "lower",
-    "n_active": "higher",
-    "cum_new_paid": "higher",
-    "cum_new_diverted": "higher",
-    "cum_new_referred": "higher",
-    "cum_new_unfollowed": "lower",
-    "orders": "higher",
-}
+# Which way is better, per KPI: one table for comparisons and sweeps (model/metrics.py).
+DIRECTIONS = KPI_DIRECTIONS
 
 TOP_KEYS = (
     "name",

@@ -48,51 +48,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from model.errors import InputError
+from model.metrics import KPI_DIRECTIONS
 from model.scenario import apply_overrides, resolve_raw
 from model.scenario.loader import read_toml
 from model.scenario.schema import Scenario
 
-# KPIs of SimulationResult.summary() worth sweeping; others in the summary are stored too.
-KPI_NAMES = (
-    "roi",
-    "contribution",
-    "revenue",
-    "cost_marketing",
-    "cac_paid",
-    "cost_per_private_member",
-    "repurchase_rate_30d",
-    "repurchase_rate_90d",
-    "repurchase_rate_180d",
-    "repeat_customer_share",
-    "ltv_180",
-    "ltv_365",
-    "payback_day",
-    "share_private_gmv",
-    "unfollows_per_1000_pushes",
-    "k_factor",
-    "n_prospect",
-    "n_public",
-    "n_private",
-    "n_lapsed",
-    "n_active",
-    "cum_new_paid",
-    "cum_new_diverted",
-    "cum_new_referred",
-    "cum_new_unfollowed",
-    "orders",
-)
-# Lower is better for these; every other KPI is maximised unless [objectives] says otherwise.
-MINIMISE = frozenset(
-    {
-        "cac_paid",
-        "cost_per_private_member",
-        "payback_day",
-        "unfollows_per_1000_pushes",
-        "n_lapsed",
-        "cum_new_unfollowed",
-        "cost_marketing",
-    }
-)
+# KPIs of SimulationResult.summary() worth sweeping (others in the summary are stored too), and
+# those minimised by default: both from the one direction table in model/metrics.py.
+KPI_NAMES = tuple(KPI_DIRECTIONS)
+MINIMISE = frozenset(k for k, way in KPI_DIRECTIONS.items() if way == "lower")
 
 TOP_KEYS = (
     "name",
