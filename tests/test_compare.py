@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,18 +37,8 @@ OUTPUT_FILES = (
 
 
 @pytest.fixture
-def cli(monkeypatch):
-    """``model.cli.main`` with only the importable commands (siblings may be mid-write)."""
-    missing = []
-    for name in model.cli.COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError:
-            missing.append(name)
-    assert "model.commands.compare" not in missing
-    monkeypatch.setattr(
-        model.cli, "COMMAND_MODULES", [m for m in model.cli.COMMAND_MODULES if m not in missing]
-    )
+def cli():
+    """``model.cli.main``, in-process."""
     return model.cli.main
 
 
@@ -241,3 +234,58 @@ def test_shipped_comparisons_validate(name):
             (shock,) = strategy.scenario.shocks
             assert (shock.kind, shock.platform, shock.day, shock.duration_days) == (
                 "ban", "tmall", 120, 30)
+
+
+def test_cached_runs_are_reused_and_only_missing_runs_run(tmp_path, monkeypatch):
+    """An interrupted comparison resumes: finished runs come from the cache, not a rerun."""
+    import model.compare.runner as runner
+
+    cache = tmp_path / "cache"
+    first = run_comparison(SMALL, replicates=2, workers=1, cache=cache)
+    assert len(list(cache.glob("*.pkl"))) == 6  # 3 strategies × 2 replicates
+
+    ran = []
+    real = runner.run_task
+
+    def counting(task):
+        ran.append((task.strategy, task.replicate))
+        return real(task)
+
+    monkeypatch.setattr(runner, "run_task", counting)
+    more = run_comparison(SMALL, replicates=3, workers=1, cache=cache)
+    assert sorted(ran) == [("guides", 2), ("persona", 2), ("public_only", 2)]
+    fresh = run_comparison(SMALL, replicates=3, workers=1)
+    pd.testing.assert_frame_equal(more.kpis, fresh.kpis)
+    pd.testing.assert_frame_equal(
+        more.kpis[more.kpis["replicate"] < 2].reset_index(drop=True),
+        first.kpis.reset_index(drop=True),
+    )
+
+
+def test_cli_resumes_after_ctrl_c_and_cleans_up(tmp_path):
+    """SIGINT mid-comparison keeps finished runs; the same command then runs only the rest."""
+    out = tmp_path / "cmp"
+    cache = tmp_path / ".cmp.runs"
+    cmd = [sys.executable, "run.py", "compare", str(SMALL), "--workers", "1",
+           "--replicates", "12", "--out", str(out), "--no-plots"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while len(list(cache.glob("*.pkl"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "run the same command to resume" in err
+    kept = len(list(cache.glob("*.pkl")))
+    assert 3 <= kept < 36 and not out.exists()
+
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"resuming: {kept} finished runs reused" in again.stdout
+    assert (out / "comparison.csv").is_file() and not cache.exists()
+    resumed = pd.read_parquet(out / "kpis.parquet")
+    fresh = run_comparison(SMALL, replicates=12, workers=1)
+    pd.testing.assert_frame_equal(
+        resumed.reset_index(drop=True), fresh.kpis.reset_index(drop=True), check_dtype=False
+    )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 from model.commands.common import positive_int, require_file
 from model.compare.report import ranking_text
-from model.compare.runner import run_comparison
+from model.compare.runner import RunCache, run_comparison
 from model.compare.spec import load_comparison
 from model.scenario import parse_set
 
@@ -60,12 +61,23 @@ def main(args: argparse.Namespace) -> int:
         args.file, replicates=args.replicates, root_seed=args.seed, market_overrides=market
     )
     out = Path(args.out or Path("out") / spec.name)
+    # Finished runs wait beside the output until it is written: Ctrl-C or a crash loses no
+    # finished run, and the same command resumes.
+    cache = out.with_name(f".{out.name}.runs")
     start = time.perf_counter()
-    result = run_comparison(
-        spec, workers=args.workers, scheduler=args.scheduler, progress=True
-    )
+    try:
+        result = run_comparison(
+            spec, workers=args.workers, scheduler=args.scheduler, progress=True, cache=cache
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished runs are kept in {cache}; run the same command to resume",
+            file=sys.stderr,
+        )
+        raise
     elapsed = time.perf_counter() - start
     result.write(out, plots=not args.no_plots)
+    RunCache(cache).clear()
     print(ranking_text(result.ranking(), spec))
     if not result.failures.empty:
         print(f"\n{len(result.failures)} run(s) did not finish: see {out}/failures.csv")

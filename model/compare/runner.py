@@ -13,6 +13,9 @@ whatever the worker count.
 from __future__ import annotations
 
 import dataclasses
+import os
+import pickle
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +65,48 @@ def run_task(task: RunTask) -> RunRecord:
     return RunRecord(task.strategy, task.replicate, result.seed, result.daily, result.kpis)
 
 
+class RunCache:
+    """Finished runs of a comparison on disk, so an interrupted comparison resumes.
+
+    One pickle per run, named by the run's content address (package version, resolved
+    scenario, root seed, replicate — ``model.sweep.runs.run_key`` — plus the strategy name, the
+    label the record carries) and written under a temporary name then renamed, so a killed
+    process never leaves half a file. The CLI keeps it beside the output directory and removes
+    it once the outputs are written.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def key(self, task: RunTask) -> str:
+        """The file stem of one task's record."""
+        from model.sweep.runs import run_key
+
+        content = run_key(task.scenario.model_dump(mode="json"), task.root_seed, task.replicate)
+        return f"{content[:40]}-{task.strategy}"
+
+    def load(self, task: RunTask) -> RunRecord | None:
+        """The cached record of a task, or None."""
+        path = self.root / f"{self.key(task)}.pkl"
+        if not path.is_file():
+            return None
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+
+    def save(self, task: RunTask, record: RunRecord) -> None:
+        """Store one finished run atomically."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / f"{self.key(task)}.pkl"
+        tmp = path.with_suffix(f".tmp-{os.getpid()}")
+        with tmp.open("wb") as fh:
+            pickle.dump(record, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+
+    def clear(self) -> None:
+        """Remove the cache (after the outputs are safely written)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 def make_tasks(spec: ComparisonSpec) -> list[RunTask]:
     """Every (strategy, replicate) of a comparison, replicate-major so early results pair up."""
     return [
@@ -89,9 +134,7 @@ class ComparisonResult:
 
     def summary(self) -> pd.DataFrame:
         """Per strategy and KPI: median, 10–90% band, paired difference, P(beats reference)."""
-        return summarise(
-            self.kpis, self.spec.reference, self.spec.kpis, strategies=self.spec.names
-        )
+        return summarise(self.kpis, self.spec.reference, self.spec.kpis, strategies=self.spec.names)
 
     def ranking(self) -> pd.DataFrame:
         """The strategies best first by the median of ``rank_by``."""
@@ -181,6 +224,7 @@ def run_comparison(
     market_overrides: dict[str, Any] | None = None,
     out: str | Path | None = None,
     progress: bool = False,
+    cache: str | Path | None = None,
 ) -> ComparisonResult:
     """Run every strategy of a comparison file over its replicates, with common random numbers.
 
@@ -194,6 +238,8 @@ def run_comparison(
             ``{"market.size": 20_000, "sim.days": 180}`` for a quick look.
         out: when given, write every output file (Parquet, CSV, PNG, report.html) there.
         progress: show a progress bar.
+        cache: a directory for finished runs; runs already there are reused, not rerun, so an
+            interrupted comparison resumes (see :class:`RunCache`).
 
     Returns:
         The comparison's KPIs and daily tables; ``summary()``, ``ranking()``, ``to_frame()``.
@@ -222,12 +268,23 @@ def run_comparison(
         )
     tasks = make_tasks(spec)
     records: dict[tuple[str, int], RunRecord] = {}
+    store = RunCache(cache) if cache is not None else None
+    if store is not None:
+        for task in tasks:
+            cached = store.load(task)
+            if cached is not None:
+                records[(task.strategy, task.replicate)] = cached
+        tasks = [t for t in tasks if (t.strategy, t.replicate) not in records]
+        if records and progress:
+            print(f"resuming: {len(records)} finished runs reused from {store.root}")
     failures = []
     label = f"compare {spec.name}" if progress else None
     with open_executor(workers=workers, scheduler=scheduler) as executor:
         for task, outcome in map_runs(executor, run_task, tasks, progress=label):
             if outcome.ok:
                 records[(task.strategy, task.replicate)] = outcome.value
+                if store is not None:
+                    store.save(task, outcome.value)
             else:
                 failures.append(
                     {
