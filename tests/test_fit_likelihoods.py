@@ -307,8 +307,11 @@ def test_tracking_curve_sums_cohorts():
 
 
 def test_conditional_expectation_at_the_homogeneous_dropout_boundary():
-    """a, b → ∞ with a/(a+b) = p fixed (a fit can run there): finite, and equal to the limit
-    E[Y(t)|alive] = (1 − ((α+T)/(α+T+p·t))^(r+x)) / p times P(alive) with odds p/(1−p)."""
+    """At a, b → ∞ with a/(a+b) = p fixed (a fit can run there) the expectation is finite.
+
+    It equals the limit E[Y(t)|alive] = (1 − ((α+T)/(α+T+p·t))^(r+x)) / p times P(alive) with
+    odds p/(1−p).
+    """
     from model.fitting.bgnbd import bgnbd_conditional_expected
 
     r, alpha, p = 0.44, 54.7, 0.19
