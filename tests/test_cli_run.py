@@ -137,3 +137,24 @@ def test_every_command_has_help(capsys):
             main([command, "--help"])
         assert done.value.code == 0
         assert "usage:" in capsys.readouterr().out, command
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["sweep", "scenarios/sweeps/outreach_vs_incentive.toml", "--workers", "0"],
+            "--workers: 0 must be at least 1",
+        ),
+        (
+            ["sensitivity", "scenarios/sweeps/sensitivity_market.toml", "--retries", "-1"],
+            "--retries: -1 must be 0 or more",
+        ),
+    ],
+)
+def test_execution_flags_checked_alike_for_sweep_and_sensitivity(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as done:
+        main([*args, "--out", str(tmp_path / "never")])
+    assert done.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()

@@ -77,6 +77,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """Parse a count that may be 0 (e.g. retries), for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
 def require_file(path: str, what: str = "scenario") -> None:
     """Fail early and clearly when an input file does not exist."""
     if not Path(path).is_file():

@@ -29,13 +29,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the designs and print the ranking per KPI."""
     from pathlib import Path
 
-    from model.errors import InputError
     from model.sweep.sensitivity import run_sensitivity
     from model.sweep.spec import load_spec
 
     spec = load_spec(args.spec, kind="sensitivity")
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers {args.workers}: must be 1 or more")
     out = Path(args.out or f"{DEFAULT_OUT}/{spec.name}")
     with resume_hint(out):
         result = run_sensitivity(

@@ -9,6 +9,8 @@ import sys
 import threading
 from collections.abc import Iterator
 
+from model.commands.common import non_negative_int, positive_int
+
 DEFAULT_OUT = "out/sweeps"
 
 
@@ -17,7 +19,7 @@ def add_execution_arguments(p: argparse.ArgumentParser) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="local processes (1: in-process; default: every core)",
     )
@@ -28,7 +30,7 @@ def add_execution_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--retries",
-        type=int,
+        type=non_negative_int,
         default=2,
         metavar="K",
         help="resubmissions of a run whose worker died (a run that raises is recorded, not "
@@ -64,15 +66,10 @@ def run(args: argparse.Namespace) -> int:
     """Load and validate the spec, run what is missing, print the summary."""
     from pathlib import Path
 
-    from model.errors import InputError
     from model.sweep.runner import run_sweep
     from model.sweep.spec import load_spec
 
     spec = load_spec(args.spec, kind="sweep")
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers {args.workers}: must be 1 or more")
-    if args.retries < 0:
-        raise InputError(f"--retries {args.retries}: must be 0 or more")
     out = Path(args.out or f"{DEFAULT_OUT}/{spec.name}")
     with resume_hint(out):
         result = run_sweep(
