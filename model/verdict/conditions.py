@@ -71,7 +71,7 @@ PEEL_ALPHA = 0.05
 PASTE_ALPHA = 0.05
 MASS_MIN = 0.05
 
-COLUMNS = [
+CONDITION_COLUMNS = [
     "strategy",
     "versus",
     "parameter",
@@ -174,7 +174,10 @@ class Conditions:
     findings: tuple[Finding, ...]
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per restricted parameter of each box (:data:`COLUMNS`); empty: no box."""
+        """One row per restricted parameter of each box (:data:`CONDITION_COLUMNS`).
+
+        Empty (with the columns) when no pair has a box.
+        """
         rows = [
             {
                 "strategy": f.strategy,
@@ -193,7 +196,7 @@ class Conditions:
             if f.status == "box"
             for p, lo, hi in f.limits
         ]
-        return pd.DataFrame(rows, columns=COLUMNS)
+        return pd.DataFrame(rows, columns=CONDITION_COLUMNS)
 
     def sentences(self) -> list[str]:
         """Each finding in words, in the order the pairs were asked."""
@@ -267,11 +270,9 @@ def _panel(ax, f: Finding, metric: str) -> None:
             (left, bottom),
             right - left,
             top - bottom,
-            fill=True,
-            facecolor="#b42318",
-            alpha=0.08,
+            facecolor=(0.71, 0.14, 0.09, 0.08),  # the red of a loss, faint; the edge solid
             edgecolor="#b42318",
-            lw=1.5,
+            lw=1.2,
         )
     )
     ax.set_xlim(x0, x1)

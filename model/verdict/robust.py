@@ -299,7 +299,10 @@ def robust_summary(
         strategies: row order (default: order of first appearance in ``runs``).
 
     Returns:
-        A table with :data:`COLUMNS`, rows grouped by KPI in the order of ``metrics``.
+        A table with :data:`COLUMNS`, one row per strategy and KPI (strategies in order, each
+        with its KPIs in the order of ``metrics``): the columns of
+        :func:`model.compare.summary.summarise` with the same meanings, generalised to cells,
+        and the new ones.
 
     Raises:
         ValueError: a missing column, a duplicated run, an unknown reference or direction.
@@ -325,6 +328,9 @@ def robust_summary(
                 "'neutral' (add it to the KPI registry)"
             )
         rows += _metric_rows(runs, metric, direction, reference, order)
+    # Rows by strategy, then KPI: the order of model/compare/summary.py's table.
+    rank = {(s, m): (i, j) for i, s in enumerate(order) for j, m in enumerate(metrics)}
+    rows.sort(key=lambda row: rank[(row["strategy"], row["metric"])])
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
