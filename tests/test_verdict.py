@@ -448,3 +448,53 @@ def test_conditions_refuse_bad_input():
         find_conditions(runs.assign(n_public=1.0), draws, "n_public", "ref")
     with pytest.raises(ValueError, match="no column 'draw'"):
         find_conditions(runs, draws.drop(columns="draw"), "contribution", "ref")
+
+
+# --- how often the box is right: `python -m tests.test_verdict` (a minute or two) -------------
+
+RECOVERY_CASES = {
+    # name: (A's advantage per draw, the true bound of each parameter of the box, K)
+    "x1 < 0.6 (the issue's case)": (lambda x: 2 * (x[:, 0] - 0.6), {"x1": 0.6}, 100),
+    "x1 < 0.6, K = 30": (lambda x: 2 * (x[:, 0] - 0.6), {"x1": 0.6}, 30),
+    "x1 < 0.3": (lambda x: 2 * (x[:, 0] - 0.3), {"x1": 0.3}, 100),
+    "x1 < 0.5 and x2 > 0.5": (
+        lambda x: np.where((x[:, 0] < 0.5) & (x[:, 1] > 0.5), -1.0, 1.0),
+        {"x1": 0.5, "x2": 0.5},
+        100,
+    ),
+    "no parameter matters": (lambda x: 0 * x[:, 0], {}, 100),
+}
+
+
+def recovery(n_seeds: int = 100) -> None:
+    """Print, per case, how many seeds give the right box and how far its bounds are off.
+
+    Right: the box restricts exactly the case's parameters, each on one side, within 0.1 of the
+    true bound. The side follows the pair's majority (where A loses in most draws of a sample,
+    the finding is where the reference loses: x1 > 0.6 instead of x1 < 0.6).
+    """
+    for name, (advantage, truth, k) in RECOVERY_CASES.items():
+        right, errors = 0, []
+        for seed in range(n_seeds):
+            runs, draws = two_strategies(seed, advantage, k=k)
+            (f,) = find_conditions(runs, draws, "contribution", "ref").findings
+            if not truth:
+                right += f.status != "box"
+                continue
+            found = limits(f) if f.status == "box" else {}
+            ok = set(found) == set(truth)
+            for p in set(found) & set(truth):
+                bounds = [b for b in found[p] if not math.isnan(b)]
+                ok &= len(bounds) == 1
+                errors.append(abs(bounds[0] - truth[p]))
+                ok &= errors[-1] <= 0.1
+            right += ok
+        detail = (
+            f"; bound error mean {np.mean(errors):.3f}, max {np.max(errors):.3f}" if errors else ""
+        )
+        what = "right box" if truth else "no box"
+        print(f"{name}: {what} in {right} of {n_seeds} seeds{detail}")
+
+
+if __name__ == "__main__":
+    recovery()
