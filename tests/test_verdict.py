@@ -440,6 +440,14 @@ def test_pairs_are_the_leader_against_the_runner_up_and_each_against_the_referen
     assert pairs("B") == [("A", "B"), ("B", "C")]
 
 
+def test_a_pair_without_common_draws_is_said_so():
+    runs, draws = two_strategies(0, lambda x: x[:, 0])
+    runs.loc[runs["strategy"] == "A", "contribution"] = np.nan
+    (f,) = find_conditions(runs, draws, "contribution", "ref").findings
+    assert (f.status, f.n_draws) == ("no_draws", 0)
+    assert "could not be compared" in f.sentence()
+
+
 def test_conditions_refuse_bad_input():
     runs, draws = two_strategies(0, lambda x: x[:, 0])
     with pytest.raises(ValueError, match="draws table lacks"):

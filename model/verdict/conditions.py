@@ -86,7 +86,7 @@ CONDITION_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds tables: compare findings field by field
 class Finding:
     """Where one strategy loses to another, over the parameter draws.
 
@@ -95,8 +95,9 @@ class Finding:
         versus: the other side.
         metric: the KPI compared.
         status: ``"box"`` (a region was found), ``"never"`` (``strategy`` loses in no draw),
-            ``"too_few"`` (it loses in fewer than :data:`MIN_LOSING` draws) or ``"no_box"``
-            (no box of at most ``max_dims`` parameters is denser than chance).
+            ``"too_few"`` (it loses in fewer than :data:`MIN_LOSING` draws), ``"no_box"``
+            (no box of at most ``max_dims`` parameters is denser than chance) or
+            ``"no_draws"`` (no draw where both ran with a defined value).
         n_draws: draws where the pair could be compared.
         n_losing: draws where ``strategy`` loses.
         limits: the box's restricted parameters, most significant first, as
@@ -131,6 +132,8 @@ class Finding:
         """The finding in words, with the registry's descriptions and units."""
         label = kpi_label(self.metric)
         s, v, n, k = self.strategy, self.versus, self.n_draws, self.n_losing
+        if self.status == "no_draws":
+            return f"{s} and {v} could not be compared on {label} in any draw."
         if self.status == "never":
             return (
                 f"{s} is at least as good as {v} on {label} in all {n} draws: within the "
@@ -165,7 +168,7 @@ def _bound_text(p: ParamText, low: float, high: float) -> str:
     return f"{p.value(low)} < {name} < {p.value(high)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Conditions:
     """The findings of :func:`find_conditions`, one per pair of strategies."""
 
@@ -447,6 +450,8 @@ def _finding(
         advantage=advantage,
         x=x,
     )
+    if advantage.empty:
+        return Finding(status="no_draws", **base)
     if loses.sum() == 0:
         return Finding(status="never", **base)
     if loses.sum() < MIN_LOSING:
