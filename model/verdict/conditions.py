@@ -50,15 +50,7 @@ from scipy.stats import binom
 
 from model.plots import save
 from model.verdict.robust import DIRECTIONS
-from model.verdict.words import (
-    ParamText,
-    amount,
-    kpi_label,
-    kpi_unit,
-    number,
-    param_text,
-    percent,
-)
+from model.verdict.words import ParamText, kpi_label, kpi_value, number, param_text, percent
 
 # Quasi-p value above which a restriction is dropped (Bryant & Lempert 2010).
 QP_MAX = 0.05
@@ -293,8 +285,7 @@ def _panel(ax, f: Finding, metric: str) -> None:
         axis.set_major_formatter(plain)
         axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     if len(f.limits) < 2:
-        unit = kpi_unit(metric)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: amount(v, unit, difference=True)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: kpi_value(metric, v, diff=True)))
 
 
 # --- the search ---------------------------------------------------------------------------------

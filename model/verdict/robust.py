@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from model.kpis import KPIS
-from model.verdict.words import amount, kpi_label, kpi_unit, percent
+from model.verdict.words import kpi_label, kpi_value, percent, shortfall
 
 QUANTILES = (0.1, 0.5, 0.9)
 CONFIDENCE = 0.95
@@ -391,7 +391,6 @@ def describe_verdict(summary: pd.DataFrame, metric: str) -> list[str]:
     if rows.empty:
         raise ValueError(f"the summary has no rows for {metric!r}")
     label = kpi_label(metric)
-    unit = kpi_unit(metric)
     direction = rows["direction"].iloc[0]
     if direction not in ("higher", "lower"):
         return [f"{label} is descriptive (neither direction is better): no verdict."]
@@ -401,10 +400,12 @@ def describe_verdict(summary: pd.DataFrame, metric: str) -> list[str]:
     best = ranked.iloc[0]
     chosen = rows[rows["minimax_regret"]]
     n_draws, n_rep = int(rows["n_draws"].min()), int(rows["n_replicates"].min())
+    median = kpi_value(metric, best["median"])
+    p_best = f"{percent(best['p_best'])} [{percent(best['p_best_low'])}–"
+    p_best += f"{percent(best['p_best_high'])}]"
     out = [
-        f"By median {label}, {best['strategy']} is best ({amount(best['median'], unit)}); it is "
-        f"the best strategy in {percent(best['p_best'])} of cells "
-        f"[{percent(best['p_best_low'])}–{percent(best['p_best_high'])}]."
+        f"By median {label}, {best['strategy']} is best ({median}); it is the best strategy in "
+        f"{p_best} of cells."
     ]
     if chosen.empty:
         out.append("No regret could be computed (no draw where every strategy is defined).")
@@ -413,15 +414,15 @@ def describe_verdict(summary: pd.DataFrame, metric: str) -> list[str]:
         if mm["strategy"] == best["strategy"]:
             out.append(
                 f"{best['strategy']} is also the minimax-regret choice: in the worst of the "
-                f"{n_draws} markets it falls {amount(mm['regret_max'], unit, difference=True)} "
+                f"{n_draws} markets it falls {shortfall(metric, mm['regret_max'])} "
                 f"short of that market's best strategy (expected regret "
-                f"{amount(mm['regret_mean'], unit, difference=True)}); the two criteria agree."
+                f"{shortfall(metric, mm['regret_mean'])}); the two criteria agree."
             )
         else:
             out.append(
                 f"The minimax-regret choice is {mm['strategy']}: in its worst market it falls "
-                f"{amount(mm['regret_max'], unit, difference=True)} short of the best strategy, "
-                f"against {amount(best['regret_max'], unit, difference=True)} for "
+                f"{shortfall(metric, mm['regret_max'])} short of the best strategy, "
+                f"against {shortfall(metric, best['regret_max'])} for "
                 f"{best['strategy']}. The criteria disagree: {best['strategy']} does better in "
                 f"the typical market, {mm['strategy']} loses less where the market turns "
                 "against it."

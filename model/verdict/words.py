@@ -1,8 +1,9 @@
-"""Numbers and names in words for the verdict's sentences: KPI labels and units, parameters.
+"""How the verdict names KPIs, amounts and parameters in sentences and on plots.
 
-KPI labels and units come from the KPI registry (:mod:`model.kpis`), parameter descriptions,
-units and log flags from the parameter registry (:mod:`model.scenario.params`). A name that
-neither registry knows (a constructed test case's ``x1``) is shown as it is, without unit.
+Values, labels and percentages come from the shared formatting layer (:mod:`model.formatting`,
+fed by the KPI and parameter registries). This module adds what a verdict needs on top of it:
+a name the registries lack (a constructed case's ``x1``) shown as it is, an amount lost shown
+without sign, and a parameter's bound in its unit with the registry's log flag.
 """
 
 from __future__ import annotations
@@ -10,60 +11,37 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from model import formatting
 from model.kpis import KPIS
 from model.scenario.params import parameter
 
-
-def kpi_label(metric: str) -> str:
-    """The registry's short label of a KPI (the name itself if unregistered)."""
-    k = KPIS.get(metric)
-    return k.label if k is not None else metric
-
-
-def kpi_unit(metric: str) -> str:
-    """The registry's unit of a KPI ("" if unregistered)."""
-    k = KPIS.get(metric)
-    return k.unit if k is not None else ""
+percent = formatting.percent
 
 
 def number(value: float) -> str:
     """Three significant digits, thousands separators from 1,000 on, ``n/a`` for NaN."""
     if value is None or not math.isfinite(value):
-        return "n/a"
+        return formatting.NA
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.3g}"
 
 
-def amount(value: float, unit: str, *, difference: bool = False) -> str:
-    """A KPI value with its unit: ``¥98k``, ``¥1.2M``, ``37%``, ``12 days``, ``1.4``.
-
-    Args:
-        value: the value.
-        unit: the KPI's unit in the registry.
-        difference: the value is a difference of two values (a share then reads in percentage
-            points, ``4.1 pp``).
-    """
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if unit == "yuan":
-        sign = "−" if value < 0 else ""
-        x = abs(value)
-        if x >= 1e6:
-            return f"{sign}¥{x / 1e6:.3g}M"
-        if x >= 1e3:
-            return f"{sign}¥{x / 1e3:.3g}k"
-        return f"{sign}¥{x:.3g}"
-    if unit == "share":
-        return f"{100 * value:.3g}" + (" pp" if difference else "%")
-    if unit == "days":
-        return f"{number(value)} days"
-    return number(value)
+def kpi_label(metric: str) -> str:
+    """The registry's label of a KPI (the name itself if unregistered)."""
+    return formatting.kpi_label(metric) if metric in KPIS else metric
 
 
-def percent(p: float) -> str:
-    """A probability as a whole percentage (``n/a`` for NaN)."""
-    return "n/a" if p is None or not math.isfinite(p) else f"{100 * p:.0f}%"
+def kpi_value(metric: str, value: float, *, diff: bool = False) -> str:
+    """A KPI's value (or signed difference) in its unit, compact (``¥1.2M``, ``+¥98k``)."""
+    if metric not in KPIS:
+        return number(value)
+    return formatting.format_kpi(metric, value, compact=True, diff=diff)
+
+
+def shortfall(metric: str, value: float) -> str:
+    """An amount lost (a regret ≥ 0) in the KPI's unit, without a sign: ``¥65k``, ``4.1 pp``."""
+    return kpi_value(metric, value, diff=True).removeprefix("+")
 
 
 @dataclass(frozen=True)
@@ -92,9 +70,9 @@ class ParamText:
         return f"{text} {self.unit}"
 
     def axis_label(self) -> str:
-        """``key [unit]`` for a plot axis."""
-        shown = self.unit if self.unit not in ("", "×") else ""
-        return f"{self.key} [{shown}]" if shown else self.key
+        """The registry's description and unit over the dotted key (the key if unregistered)."""
+        label = formatting.param_label(self.key)
+        return self.key if label == self.key else f"{label}\n{self.key}"
 
 
 def param_text(key: str) -> ParamText:
