@@ -30,11 +30,12 @@ the market parameters: the minimax choice is the strategy that loses least in th
 *market*, not in the unluckiest seed.
 
 Intervals: ``p_*_low`` and ``p_*_high`` are a 95% Wilson score interval, so that "100%" from
-8 cells reads as [68%, 100%]. Cells of one draw share the market, so they are not
+8 independent cells reads as [68%, 100%]. Cells of one draw share the market, so they are not
 independent: the interval uses the effective number of cells n / (1 + (m − 1)·ρ), with m the
 replicates per draw and ρ their within-draw correlation (one-way ANOVA estimator, clipped to
-[0, 1]; ρ = 1 when every cell agrees, so a unanimous result rests on the draws alone). With
-one draw the replicates are independent and n counts them all.
+[0, 1]; ρ = 1 when every cell agrees, so a unanimous result rests on the draws alone: "100%"
+from 4 draws × 2 replicates reads as [51%, 100%]). With one draw the replicates are
+independent and n counts them all.
 
 Undefined values (NaN: e.g. ``cac_paid`` with no paid customer) are left out of quantiles,
 pairs and regret, except for a KPI in :data:`UNDEFINED_IS_WORST` (``payback_day``: undefined
