@@ -7,6 +7,7 @@ WebSocket connections only from pages it served itself. Bokeh sends no telemetry
 
 from __future__ import annotations
 
+import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -68,11 +69,15 @@ def serve(
     """Start the server, print its address and serve until Ctrl-C."""
     server = make_server(study, port=port, save_folder=save_folder)
     server.start()
+    # Ctrl-C (or SIGTERM) stops the loop between callbacks, rather than raising
+    # KeyboardInterrupt inside whatever request is being served (which tornado would re-raise
+    # while shutting down). Runs still in progress die with the process (they are daemons).
+    loop = server.io_loop.asyncio_loop
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.io_loop.stop)
     print(f"sidomain dashboard on http://{ADDRESS}:{server.port}/  ({study.path})", flush=True)
     print("Ctrl-C to stop.", flush=True)
     try:
         server.io_loop.start()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.stop()
