@@ -172,6 +172,16 @@ def test_edit_run_save_in_chromium_matches_run_py_run(browser, dashboard_url, tm
     cell = page.locator(".results tr[data-kpi=contribution] td.seed-value")
     assert cell.get_attribute("data-value") == shown["contribution"][0]
 
+    # A second tab has its own page: the file's values, no results, its own run button.
+    other = browser.new_page()
+    other.route("**/*", only_loopback)
+    other.goto(dashboard_url)
+    other.locator(".run-button button").wait_for(timeout=60_000)
+    assert other.locator(".lever-outreach-pushes_per_week input").input_value() == "2"
+    assert other.locator(".results tr[data-kpi]").count() == 0
+    assert pushes.input_value() == "3"
+    other.close()
+
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     print(
         f"\nclick to results at 1/20 size, 5 replicates: first {click_to_results:.2f} s, "

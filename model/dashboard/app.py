@@ -18,7 +18,6 @@ from bokeh.models import (
     Button,
     ColumnDataSource,
     Div,
-    InlineStyleSheet,
     NumericInput,
     Select,
     Spinner,
@@ -31,8 +30,8 @@ from model.dashboard.jobs import CANCELLED, DONE, FAILED, RUNNING, Job
 from model.errors import InputError
 
 POLL_MS = 100
-CSS = InlineStyleSheet(
-    css="""
+# Plain CSS text, not a stylesheet model: a Bokeh model belongs to one document (one tab).
+CSS = """
 :host { font-family: system-ui, sans-serif; font-size: 14px; }
 table { border-collapse: collapse; margin: 4px 0 8px 0; }
 th, td { padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: right; }
@@ -43,7 +42,6 @@ td.selected, th.selected { background: #e8f0fe; }
 .error { color: #b00020; white-space: pre-wrap; }
 .ok { color: #1b5e20; }
 """
-)
 COLOURS = {"n_public": "#1f77b4", "n_private": "#2ca02c", "n_lapsed": "#d62728"}
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import signal
 import socket
-from collections.abc import Callable
 from pathlib import Path
 
 from bokeh.application import Application
@@ -35,7 +34,6 @@ def make_server(
     *,
     port: int = 0,
     save_folder: str | Path = "out/dashboard",
-    on_session: Callable[[Dashboard], None] | None = None,
 ) -> Server:
     """A Bokeh server for the study on 127.0.0.1 (not started: call ``start()``).
 
@@ -43,15 +41,12 @@ def make_server(
         study: the validated file (``adapter.load_study``).
         port: the TCP port; 0 picks a free one.
         save_folder: where "Save as scenario" proposes to write.
-        on_session: called with each tab's Dashboard (tests use it to reach the page's state).
     """
     settings.resources.set_value("server")  # BokehJS from this machine, never a CDN
     port = port or free_port()
 
-    def build(doc) -> None:
-        dashboard = Dashboard(study, doc=doc, save_folder=save_folder)
-        if on_session is not None:
-            on_session(dashboard)
+    def build(doc) -> None:  # once per browser tab: its own page, controls and runs
+        Dashboard(study, doc=doc, save_folder=save_folder)
 
     jobs.warm_up()  # the model is imported once, before the first click
     return Server(
