@@ -36,6 +36,15 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 SMALL_SCALE = "1"  # index into adapter.SCALES: 1/50 of the market, 20k people
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_processes_left_behind():
+    """Stop the runs' forkserver after this module: later tests count this process's children."""
+    yield
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()  # CPython's own tests stop it this way (no public API)
+
+
 @pytest.fixture(scope="module")
 def study():
     return adapter.load_study(COMPARISON)
