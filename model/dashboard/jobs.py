@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,12 +29,20 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
-def warm_up() -> None:
-    """Start the forkserver now (it imports the model once), so the first run starts fast."""
-    _context()
-    from multiprocessing import forkserver
+def warm_up(timeout: float = 120.0) -> None:
+    """Start the forkserver and wait until it has imported the model, so no click waits for it.
 
-    forkserver.ensure_running()
+    One empty job goes through it: it can only start once the preload is done.
+    """
+    job = Job(_nothing, None)
+    deadline = time.monotonic() + timeout
+    while job.state == RUNNING and time.monotonic() < deadline:
+        job.poll()
+        time.sleep(0.02)
+
+
+def _nothing(_arg: Any, _report: Callable[[int, int], None]) -> None:
+    """The empty job of :func:`warm_up`."""
 
 
 def _child(fn: Callable[..., Any], arg: Any, conn) -> None:
