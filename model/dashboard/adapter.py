@@ -21,9 +21,11 @@ Seams (features of the issue waiting for the model):
   full size (the page says so).
 * ``value_created``: shown first when the model's KPIs include it and the KPI direction table
   knows it (:data:`HEADLINE_KPIS`); nothing is computed here.
-* Robust verdicts (P(best), expected regret, "what would have to be true"): not in the model yet;
-  :class:`RunResult` has no field for them and the page shows none. Add them to
-  :func:`execute` from the comparison package when it provides them.
+* Robust verdicts (P(best), expected regret, "what would have to be true"): not on this branch
+  yet; :class:`RunResult` has no field for them and the page shows none. Once
+  ``model.verdict.robust_summary`` is here (same table shape as ``summarise``, plus P(best) and
+  regret columns), :func:`execute` calls it in place of ``summarise`` and the results table
+  gains those columns; "what would have to be true" needs runs over market draws.
 """
 
 from __future__ import annotations
