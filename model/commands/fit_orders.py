@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from model.commands.common import add_overwrite_argument
 from model.errors import InputError
-from model.outputs import atomic_output_dir
+from model.outputs import claim_output_dir, publish
 
 DEFAULT_OUT = "out/fit"
 
@@ -48,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="strptime format of the date part, e.g. %%d/%%m/%%Y, if detection is ambiguous",
     )
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"({DEFAULT_OUT})")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
@@ -84,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.calibration_end}"
         )
     columns = OrderColumns(args.customer_col, args.date_col, args.amount_col)
+    claim = claim_output_dir(args.out, "fit-orders", overwrite=args.overwrite, inputs=[args.orders])
     orders = read_orders(args.orders, columns, date_format=args.date_format)
     tx = to_transactions(orders)
 
@@ -136,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
             f"customer (p = {bg.params_['a'] / (bg.params_['a'] + bg.params_['b']):.3g}); "
             "see the NOTE in fitted_behaviour.toml"
         )
-    with atomic_output_dir(args.out) as out:
+    with publish(claim) as out:
         write_fit_json(out, record)
         write_fragment(out, record)
         write_summary(out, summary)
