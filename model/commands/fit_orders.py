@@ -88,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
     columns = OrderColumns(args.customer_col, args.date_col, args.amount_col)
     claim = claim_output_dir(args.out, "fit-orders", overwrite=args.overwrite, inputs=[args.orders])
     orders = read_orders(args.orders, columns, date_format=args.date_format)
+    if not orders.attrs["encoding"].startswith("UTF-8") or orders.attrs["delimiter"] != "comma":
+        print(
+            f"note: read {args.orders} as {orders.attrs['encoding']}, "
+            f"{orders.attrs['delimiter']}-separated"
+        )
     tx = to_transactions(orders)
 
     first_day, last_day = tx["date"].min(), tx["date"].max()
@@ -117,7 +122,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         gg = GammaGammaModel().fit(summary)
     except ValueError as err:
-        raise InputError(f"{err}; choose a later --calibration-end", file=args.orders) from err
+        raise InputError(
+            f"{err} worth more than 0 by --calibration-end {args.calibration_end}; choose a later "
+            "calibration end, or check that --amount-col holds the order values",
+            file=args.orders,
+        ) from None
     holdout = holdout_comparison(summary, bg.params_) if hold_end is not None else None
     record = fit_record(
         source=str(args.orders),
