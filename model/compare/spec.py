@@ -159,7 +159,7 @@ def load_comparison(
         )
     _check_keys(market, MARKET_KEYS, "market", src)
     base_ref = market.get("base")
-    if not isinstance(base_ref, str):
+    if not isinstance(base_ref, str) or not base_ref.strip() or "\x00" in base_ref:
         raise InputError(
             f"market.base = {base_ref!r}: required, the base scenario's path relative to this "
             'file (e.g. base = "baseline.toml")',
