@@ -66,7 +66,8 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
     depth = _nesting(data)
     if depth > MAX_NESTING:
         raise InputError(
-            f"values nested {depth} levels deep; at most {MAX_NESTING} levels of tables and arrays",
+            f"values nested more than {MAX_NESTING} levels deep (tables and arrays inside each "
+            "other); no scenario needs that many",
             file=source,
         )
     return data
@@ -120,9 +121,6 @@ def resolve_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, An
     """
     path = Path(path)
     here = Path(os.path.abspath(path))
-    if here in _chain:
-        cycle = " → ".join(p.name for p in (*_chain[_chain.index(here) :], here))
-        raise InputError(f"base files form a cycle: {cycle}", file=str(_chain[-1]))
     if len(_chain) >= MAX_BASE_DEPTH:
         raise InputError(f"base chain deeper than {MAX_BASE_DEPTH} files", file=str(path))
     raw = read_toml(path, what="scenario file")
@@ -135,7 +133,18 @@ def resolve_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, An
     if not base_path.is_file():
         what = "is a directory" if base_path.is_dir() else "no such file"
         raise InputError(f"base = {base!r}: {what} {base_path}", file=str(path))
-    return deep_merge(resolve_raw(base_path, (*_chain, here)), raw)
+    chain = (*_chain, here)
+    if base_path in chain:
+        cycle = " → ".join(p.name for p in (*chain[chain.index(base_path) :], base_path))
+        raise InputError(f"base = {base!r}: the base files form a cycle: {cycle}", file=str(path))
+    try:
+        base_raw = resolve_raw(base_path, chain)
+    except InputError as err:
+        if err.file != str(base_path):
+            raise  # a problem further down the chain already names its own file
+        inner = str(err).removeprefix(f"{err.file}: ")
+        raise InputError(f"base = {base!r} ({base_path}): {inner}", file=str(path)) from None
+    return deep_merge(base_raw, raw)
 
 
 def scenario_files(path: str | Path) -> list[Path]:
@@ -338,7 +347,8 @@ _EXPECTED = {
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    # As the value would be written in TOML where that differs from Python.
+    text = str(value).lower() if isinstance(value, bool) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
