@@ -1,13 +1,15 @@
 """Will a plan fit this machine? Memory of a run from its market size, checked before starting.
 
 A run holds every person of the market as a row of numpy arrays, so its memory grows with
-``market.size``; a referral graph adds the edges. The figures are peak RSS slopes measured with
-``python benchmarks/bench_memory.py`` (baseline scenario, 0.5M vs 2M people):
+``market.size``; a referral graph adds the edges. The figures are the slopes of the peak of
+allocated memory (``tracemalloc``, which numpy reports to) measured with
+``python benchmarks/bench_memory.py`` (baseline scenario, 0.5M vs 2M people); peak RSS grows a
+little slower (104 and 343 bytes), because arrays of zeros are resident only once written:
 
 ============================= ==================================
-mixed referral (no graph)     104 bytes per person
-small-world / scale-free      ≈ 344–351 bytes per person at mean_degree 10, i.e.
-                              104 + 25 bytes per person per unit of mean_degree
+mixed referral (no graph)     116 bytes per person
+small-world graph             389 bytes per person at mean_degree 10, i.e.
+                              116 + 28 bytes per person per unit of mean_degree
 one Python process            ≈ 160 MB (imports: numpy, pandas, Mesa)
 ============================= ==================================
 
@@ -23,13 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 from dataclasses import dataclass
 
 from model.errors import InputError
 
-BYTES_PER_PERSON = 104
-GRAPH_BYTES_PER_PERSON_PER_DEGREE = 25
+# The measured slopes, rounded up (the estimate must not fall short): 116 and 27.3.
+BYTES_PER_PERSON = 120
+GRAPH_BYTES_PER_PERSON_PER_DEGREE = 28
 PROCESS_BYTES = 160 * 2**20
 COMPARE_BYTES_PER_RUN_DAY = 5_300
 #: Most replicates per strategy (compare) or per point (sweep): beyond this the spread of a
@@ -98,9 +100,9 @@ def concurrency(workers: int | None, runs: int) -> int:
 
 
 def gb(n: float) -> str:
-    """Bytes as GB with two significant figures (≥ 10 GB: whole numbers)."""
+    """Bytes as GB: one decimal below 10 GB, whole numbers above."""
     value = n / 1e9
-    return f"{value:.0f} GB" if value >= 10 else f"{value:.2g} GB"
+    return f"{value:.0f} GB" if value >= 10 else f"{value:.1f} GB"
 
 
 def check_memory(
@@ -174,11 +176,3 @@ def check_count(count: int, limit: int, what: str) -> None:
     """Refuse a count of runs or replicates above ``limit``."""
     if count > limit:
         raise InputError(f"{what} = {count:,}: at most {limit:,}")
-
-
-def cpu_count() -> int:
-    """Cores this process may use (for messages)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1

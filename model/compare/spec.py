@@ -192,7 +192,10 @@ def load_comparison(
     if not isinstance(description, str):
         raise InputError(f"description = {description!r}: must be a string", file=src)
 
-    market_raw = apply_overrides(base_raw, market_set)
+    try:
+        market_raw = apply_overrides(base_raw, market_set)
+    except InputError as err:
+        raise InputError(f"in the shared market ([market] or --set): {err}", file=src) from None
     market_raw["name"] = name
     try:
         market_scenario = validate(market_raw, source=src, overridden=market_set.keys())

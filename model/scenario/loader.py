@@ -37,19 +37,31 @@ def read_toml(path: str | Path, *, what: str = "TOML file") -> dict[str, Any]:
     or nested deeper than :data:`MAX_NESTING`.
     """
     name = str(path)
-    decoded = decode(read_bytes(path, what=what), name)
+    data = read_bytes(path, what=what)
+    decoded = decode(data, name)
     if decoded.bom or not decoded.is_utf8:
-        what_it_is = (
-            "starts with a UTF-8 byte-order mark (BOM)"
-            if decoded.is_utf8
-            else f"is encoded as {decoded.name}"
-        )
+        if decoded.is_utf8:
+            what_it_is = "starts with a UTF-8 byte-order mark (BOM)"
+        elif decoded.codec.startswith("utf"):
+            what_it_is = f"is encoded as {decoded.name}"
+        else:
+            what_it_is = f"is not UTF-8 ({_first_bad_byte(data)}; it reads as {decoded.name})"
         raise InputError(
             f"{what_it_is}; TOML files must be UTF-8 without a BOM: save it again as "
             '"UTF-8" (not "UTF-8 with BOM" or "Unicode")',
             file=name,
         )
     return parse_toml(decoded.text, name)
+
+
+def _first_bad_byte(data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        return f"byte 0x{data[err.start]:02x} at line {line}, column {column}"
+    return "valid UTF-8"
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
@@ -124,6 +136,11 @@ def resolve_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, An
     if len(_chain) >= MAX_BASE_DEPTH:
         raise InputError(f"base chain deeper than {MAX_BASE_DEPTH} files", file=str(path))
     raw = read_toml(path, what="scenario file")
+    if _chain and ("strategies" in raw or "sweep" in raw):
+        raise InputError(
+            "is a comparison or sweep file, not a scenario; base must name a scenario file",
+            file=str(path),
+        )
     base = raw.pop("base", None)
     if base is None:
         return raw
@@ -180,10 +197,10 @@ def parse_set(assignment: str) -> tuple[str, Any]:
     try:
         value = parse_toml(f"v = {text}", f"--set {key}")["v"]
     except InputError as err:
-        if text[:1] in "[{\"'":
+        if text and text[0] in "[{\"'":
             reason = str(err).removeprefix(f"--set {key}: ").removeprefix("not valid TOML: ")
             raise InputError(
-                f"--set {key}={text}: the value is not valid TOML ({reason}); e.g. "
+                f"--set {key}={_clip(text)}: the value is not valid TOML ({reason}); e.g. "
                 "--set 'shocks=[{kind=\"ban\", day=10, duration_days=30}]'"
             ) from None
         value = text
@@ -344,6 +361,10 @@ _EXPECTED = {
     "dict_type": "a table",
     "list_type": "a list in brackets [...]",
 }
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _short(value: Any) -> str:

@@ -95,12 +95,13 @@ def build_plan(spec: SweepSpec, points: list[dict[str, Any]] | None = None, *,
     tasks: list[RunTask] = []
     seen: set[str] = set()
     for i, (point, seed) in enumerate(zip(points, point_seeds, strict=True)):
-        raw = apply_overrides(spec.base_raw, point)
-        raw.setdefault("name", spec.name)
+        source = f"{spec.path} (point {i}: {point})"
         try:
-            scenario = validate(raw, source=f"{spec.path} (point {i}: {point})")
-        except InputError:
-            raise
+            raw = apply_overrides(spec.base_raw, point)
+        except InputError as err:
+            raise InputError(str(err), file=source) from None
+        raw.setdefault("name", spec.name)
+        scenario = validate(raw, source=source)
         resolved = scenario.model_dump(mode="json")
         row = []
         for rep in range(spec.replicates):

@@ -162,14 +162,31 @@ def load_spec(path: str | Path, *, kind: str = "sweep") -> SweepSpec:
             file=src,
         )
     scenario_path = (path.parent / scenario_ref).resolve()
-    if not scenario_path.exists():
+    if not scenario_path.is_file():
         raise InputError(f"scenario = {scenario_ref!r}: no such file {scenario_path}", file=src)
+    if scenario_path == path.resolve():
+        raise InputError(
+            f"scenario = {scenario_ref!r}: points at this spec itself; it must name a scenario "
+            'file, e.g. scenario = "../baseline.toml"',
+            file=src,
+        )
     base = resolve_raw(scenario_path)
+    if "sweep" in base or "strategies" in base:
+        raise InputError(
+            f"scenario = {scenario_ref!r}: is a sweep or comparison file, not a scenario",
+            file=src,
+        )
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"name = {name!r}: must be a non-empty string", file=src)
 
     fixed = _flatten(raw.get("set", {}), "set", src, leaf=lambda v: True)
     for key in fixed:
         check_scenario_key(key, base, src, table="set")
-    base_raw = apply_overrides(base, fixed)
+    try:
+        base_raw = apply_overrides(base, fixed)
+    except InputError as err:
+        raise InputError(f"[set] {err}", file=src) from None
 
     params = tuple(_parse_param(k, v, src) for k, v in _flatten_sweep(raw.get("sweep"), src))
     if not params:
@@ -233,7 +250,6 @@ def load_spec(path: str | Path, *, kind: str = "sweep") -> SweepSpec:
             file=src,
         )
 
-    name = raw.get("name", path.stem)
     return SweepSpec(
         path=path,
         name=str(name),
