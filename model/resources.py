@@ -112,6 +112,7 @@ def check_memory(
     per_run: int,
     parallel: int = 1,
     held: int = 0,
+    held_per_replicate: int = 0,
     scheduler: str | None = None,
     memory: Memory | None = None,
 ) -> None:
@@ -123,6 +124,7 @@ def check_memory(
         per_run: bytes of its largest run (:func:`scenario_run_bytes`).
         parallel: runs in memory at once (local worker processes).
         held: bytes of results the main process keeps (a comparison's daily tables).
+        held_per_replicate: of which per replicate (for the advice).
         scheduler: a Dask address: runs happen elsewhere, only ``held`` is checked here.
         memory: the machine's memory (default: measured now).
 
@@ -130,32 +132,38 @@ def check_memory(
         InputError: the estimate exceeds the available memory.
     """
     memory = memory or machine_memory()
-    local = 0 if scheduler else parallel * (per_run + (PROCESS_BYTES if parallel > 1 else 0))
-    need = PROCESS_BYTES + local + held
+    workers = PROCESS_BYTES if parallel > 1 else 0  # each local worker is a process of its own
+
+    def local(n: int, run: int) -> int:
+        return 0 if scheduler else n * (run + workers)
+
+    need = PROCESS_BYTES + local(parallel, per_run) + held
     if need <= memory.available:
         return
     parts = []
-    if local:
+    if local(parallel, per_run):
         parts.append(
             f"{gb(per_run)} per run (market.size = {size:,})"
             + (f" × {parallel} runs at once" if parallel > 1 else "")
         )
     if held:
         parts.append(f"{gb(held)} of results kept in memory")
+    # Advice: each change alone that would make the plan fit.
+    room = memory.available - PROCESS_BYTES
     advice = []
-    if local and per_run > 0:
-        room = (
-            memory.available
-            - PROCESS_BYTES
-            - held
-            - (parallel * PROCESS_BYTES if parallel > 1 else 0)
-        )
-        fit = max(0, math.floor(room / parallel / (per_run / max(size, 1))))
+    per_person = per_run / max(size, 1)
+    if local(parallel, per_run) and per_person > 0:
+        fit = math.floor((room - held - local(parallel, 0)) / parallel / per_person)
         if fit >= 1:
             advice.append(f"market.size ≤ {_round_down(fit):,}")
-        if parallel > 1:
-            advice.append("fewer --workers")
-    if held:
+        if parallel > 1 and PROCESS_BYTES + local(1, per_run) + held <= memory.available:
+            n = max(1, (room - held) // (per_run + workers))
+            advice.append(f"--workers {min(n, parallel - 1)}")
+    if held_per_replicate:
+        replicates = (room - local(parallel, per_run)) // held_per_replicate
+        if replicates >= 1:
+            advice.append(f"--replicates {_round_down(int(replicates)):,} or fewer")
+    if held and not advice:
         advice.append("fewer replicates or a shorter sim.days")
     raise InputError(
         f"{what} needs ≈ {gb(need)} of memory ({' + '.join(parts)}); this machine has "

@@ -84,7 +84,8 @@ def test_compare_counts_the_results_it_keeps(small_machine, tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2, err
-    assert "of results kept in memory" in err and "fewer replicates" in err
+    # 3 × 120 days × 5.3 KB = 1.9 MB per replicate; 3.84 GB free after the process: ≤ 2,000.
+    assert "of results kept in memory" in err and "Use --replicates 2,000 or fewer" in err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -113,8 +114,19 @@ def test_sweep_checks_its_largest_point(small_machine, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2, err
     assert "market.size = 100,000,000" in err and "× 2 runs at once" in err
-    assert "fewer --workers" in err
+    assert "Use market.size ≤ 14,000,000" in err  # (4 GB − 3 processes) / 2 runs / 120 B
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_workers_are_advised_when_one_run_at_a_time_fits():
+    with pytest.raises(resources.InputError, match=r"market.size ≤ 13,000,000 or --workers 1"):
+        resources.check_memory(
+            what="x",
+            size=20_000_000,
+            per_run=run_bytes(20_000_000),
+            parallel=2,
+            memory=Memory(8 * GB, 3.8 * GB),
+        )
 
 
 def test_a_plan_that_fits_is_not_refused():

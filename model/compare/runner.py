@@ -267,6 +267,7 @@ def check_plan(spec: ComparisonSpec, *, workers: int | None, scheduler: str | No
         per_run=scenario_run_bytes(largest),
         parallel=concurrency(workers, runs),
         held=runs * days * COMPARE_BYTES_PER_RUN_DAY,
+        held_per_replicate=len(spec.strategies) * days * COMPARE_BYTES_PER_RUN_DAY,
         scheduler=scheduler,
     )
 
