@@ -91,19 +91,19 @@ def decode(data: bytes, source: str = "<text>") -> Decoded:
     utf16 = _utf16_without_bom(data)
     if utf16 is not None:
         try:
-            return Decoded(data.decode(utf16), utf16, utf16.upper().replace("-", " ", 1))
+            return Decoded(
+                data.decode(utf16), utf16, {"utf-16-le": "UTF-16 LE"}.get(utf16, "UTF-16 BE")
+            )
         except UnicodeDecodeError:
             pass
     try:
-        return Decoded(data.decode("utf-8"), "utf-8", "UTF-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         utf8_error = err
-    if _looks_binary(data):
-        raise InputError(
-            f"is not a text file (it holds binary data, e.g. byte 0x{data[utf8_error.start]:02x} "
-            f"at offset {utf8_error.start}); expected a UTF-8 text file",
-            file=source,
-        )
+    else:
+        _refuse_binary(data, source)
+        return Decoded(text, "utf-8", "UTF-8")
+    _refuse_binary(data, source)
     codec = guess_legacy(data)
     if codec is None:
         line = data[: utf8_error.start].count(b"\n") + 1
@@ -157,10 +157,14 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _looks_binary(data: bytes) -> bool:
+def _refuse_binary(data: bytes, source: str) -> None:
     """NUL bytes (that are not UTF-16) or many control characters: not a text file."""
     sample = data[:8192]
-    if b"\x00" in sample:
-        return True
-    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
-    return control > 0.05 * max(len(sample), 1)
+    control = [i for i, b in enumerate(sample) if b < 32 and b not in (9, 10, 12, 13)]
+    if b"\x00" in sample or len(control) > 0.05 * max(len(sample), 1):
+        at = sample.index(0) if b"\x00" in sample else control[0]
+        raise InputError(
+            f"is not a text file (it holds binary data, e.g. byte 0x{sample[at]:02x} at offset "
+            f"{at}); expected a text file such as UTF-8 CSV or TOML",
+            file=source,
+        )
