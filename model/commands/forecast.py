@@ -135,6 +135,7 @@ def main(args: argparse.Namespace) -> int:
         concurrency,
         scenario_run_bytes,
     )
+    from model.scenario.loader import scenario_files
 
     scenario = load_from_args(args)
     if args.months > MAX_MONTHS:
@@ -157,7 +158,9 @@ def main(args: argparse.Namespace) -> int:
                     f"--posterior {args.posterior}: a draw does not fit {args.scenario}: {err}"
                 ) from None
     out = Path(args.out) if args.out else default_out(DEFAULT_OUT, scenario.name)
-    inputs = [args.scenario] + ([Path(args.posterior) / "posterior.csv"] if args.posterior else [])
+    inputs = scenario_files(args.scenario)
+    if args.posterior:
+        inputs.append(Path(args.posterior) / "posterior.csv")
     claim = claim_output_dir(out, "forecast", overwrite=args.overwrite, inputs=inputs)
     check_memory(
         what=f"forecast of {args.scenario}: {args.replicates} replicates",

@@ -18,6 +18,7 @@ from model.outputs import claim_output_dir, default_out, publish, write_json
 from model.plots import write_run_plots
 from model.resources import check_memory, scenario_run_bytes
 from model.scenario import scenario_to_toml
+from model.scenario.loader import scenario_files
 
 HEADLINE_KPIS = (
     "roi",
@@ -59,7 +60,8 @@ def main(args: argparse.Namespace) -> int:
     """Validate, simulate, then write everything into a fresh output directory at once."""
     scenario = load_from_args(args)
     out = Path(args.out) if args.out else default_out("out", scenario.name)
-    claim = claim_output_dir(out, "run", overwrite=args.overwrite, inputs=[args.scenario])
+    inputs = scenario_files(args.scenario)
+    claim = claim_output_dir(out, "run", overwrite=args.overwrite, inputs=inputs)
     check_memory(
         what=f"run {args.scenario}",
         size=scenario.market.size,
