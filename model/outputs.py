@@ -302,7 +302,7 @@ def claim_output_dir(
         return OutputDir(
             path, shown, command, True, tuple(marker["files"]), marker["command"], input_paths
         )
-    remove_stale_temporaries(path)
+    # Unmarked: nothing here is provably ours (our temporaries live only in marked folders).
     entries = sorted(os.listdir(path))
     if not entries or (recognise is not None and recognise(path)) or overwrite:
         return OutputDir(path, shown, command, True, (), None, input_paths)
