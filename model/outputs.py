@@ -257,6 +257,8 @@ def claim_output_dir(
     if "\x00" in shown:
         raise InputError(f"{option} {shown!r}: a path cannot contain a NUL character")
     path = Path(os.path.abspath(out))
+    if path.parent == path:
+        raise InputError(f"{option} {shown}: is the root of the file system; choose a folder")
     input_paths = tuple(Path(os.path.abspath(p)) for p in inputs)
     for src in input_paths:
         if src == path:

@@ -1,5 +1,8 @@
 """Fuzz the real CLI with mutated inputs: exit 0 or 2, never a traceback, nothing written on 2.
 
+And whatever the exit status, every file that was in the case's folder before (its inputs, a
+file of the user's) is byte for byte the same after.
+
 Cases are generated deterministically (fixed seed) from the shipped scenarios, comparison and
 sweep specs, an order export and a monthly series: wrong encodings, types, ranges, infinities,
 deep nesting, missing and self-referencing bases, malformed ``--set``. Each runs through
@@ -133,6 +136,12 @@ def snapshot(folder: Path) -> dict[str, bytes | None]:
     }
 
 
+def snapshot_file(path: Path) -> bytes | None | str:
+    if path.is_dir():
+        return None
+    return path.read_bytes() if path.is_file() else "missing"
+
+
 def run_cases(cases: list[Case], tmp_path: Path, capsys, monkeypatch, label: str) -> Stats:
     """Run every case in a folder of its own; collect violations instead of stopping early."""
     stats = Stats()
@@ -177,6 +186,9 @@ def run_cases(cases: list[Case], tmp_path: Path, capsys, monkeypatch, label: str
                     stats.failures.append(f"{where}: exit 2 without a message")
             else:
                 stats.failures.append(f"{where}: {code}; stderr: {err[-300:]}")
+            changed = [k for k, v in before.items() if snapshot_file(work / k) != v]
+            if changed:
+                stats.failures.append(f"{where}: changed or removed the user's {changed[:5]}")
             if "Traceback" in err:
                 stats.failures.append(f"{where}: traceback on stderr: {err[-500:]}")
     finally:
@@ -336,6 +348,16 @@ def scenario_cases(rng: random.Random) -> list[Case]:
         cases.append(
             Case(f"--set {bad!r:.50}", [*command, "--set", bad], {"s.toml": toml_bytes(tiny)})
         )
+    # Output paths: the folder of the input, the input itself, the root, empty, NUL, a file.
+    for out in [".", "", "{w}", "{w}/s.toml", "/", "{w}/s.toml/x", "a\x00b", "{w}/f.txt"]:
+        for extra in ([], ["--overwrite"]):
+            cases.append(
+                Case(
+                    f"--out {out!r} {' '.join(extra)}",
+                    ["run", "{w}/s.toml", "--no-plots", "--out", out, *extra],
+                    {"s.toml": toml_bytes(tiny), "f.txt": b"mine"},
+                )
+            )
     # Unsafe names as the default output folder (no --out).
     for name in ["", "..", "../victim", "/abs/x", "a/b", "ok name"]:
         doc = {**tiny, "name": name}
