@@ -16,7 +16,7 @@ distributed = pytest.importorskip("distributed")
 from model.execution import DaskExecutor, open_executor  # noqa: E402
 from model.sweep.runner import run_sweep  # noqa: E402
 from model.sweep.spec import load_spec  # noqa: E402
-from model.sweep.store import ResultStore  # noqa: E402
+from model.experiment.store import ResultStore  # noqa: E402
 from tests.test_sweep import REAL_SPEC  # noqa: E402  (the same tiny real-model sweep)
 
 ROOT = Path(__file__).resolve().parents[1]

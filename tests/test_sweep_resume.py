@@ -15,7 +15,7 @@ import pytest
 
 from model.sweep.runner import run_sweep, sweep_hash
 from model.sweep.spec import load_spec
-from model.sweep.store import ResultStore
+from model.experiment.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"

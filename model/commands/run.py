@@ -13,6 +13,7 @@ from model.commands.common import (
     add_set_argument,
     format_value,
     load_from_args,
+    non_negative_int,
 )
 from model.kpis import HEADLINE
 from model.outputs import claim_output_dir, default_out, publish, write_json
@@ -20,6 +21,7 @@ from model.plots import write_run_plots
 from model.resources import check_memory, scenario_run_bytes
 from model.scenario import scenario_to_toml
 from model.scenario.loader import scenario_files
+from model.seeds import replicate_seed
 
 HEADLINE_KPIS = HEADLINE  # the registry's headline KPIs (model/kpis.py), in its order
 
@@ -36,6 +38,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's sim.seed)")
     p.add_argument("--days", type=int, help="horizon in days (default: the scenario's sim.days)")
     add_set_argument(p)
+    p.add_argument(
+        "--replicate",
+        type=non_negative_int,
+        metavar="I",
+        help="run replicate I of the seed, SeedSequence(seed, spawn_key=(I,)), as compare and "
+        "sweep do: re-runs replicate I of a comparison's strategy file exactly",
+    )
+    p.add_argument(
+        "--draw",
+        metavar="PATH:ROW",
+        help="apply row ROW of a comparison's draws.csv (its drawn market values, and its seed "
+        "unless --seed): with --replicate, re-runs that cell of the comparison exactly",
+    )
     p.add_argument("--out", help="output directory (default: out/<scenario name>)")
     add_overwrite_argument(p)
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -44,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Validate, simulate, then write everything into a fresh output directory at once."""
+    if args.draw is not None:  # the draw's values first: a --set on the command line wins
+        from model.experiment.uncertainty import read_draw
+
+        values, seed = read_draw(args.draw)
+        args.overrides = [*(f"{k}={v!r}" for k, v in values.items()), *args.overrides]
+        args.seed = seed if args.seed is None else args.seed
     scenario = load_from_args(args)
     out = Path(args.out) if args.out else default_out("out", scenario.name)
     inputs = scenario_files(args.scenario)
@@ -53,13 +74,19 @@ def main(args: argparse.Namespace) -> int:
         size=scenario.market.size,
         per_run=scenario_run_bytes(scenario),
     )
-    result = simulate(scenario, seed=scenario.sim.seed, progress=True)
+    seed = (
+        scenario.sim.seed
+        if args.replicate is None
+        else replicate_seed(scenario.sim.seed, args.replicate)
+    )
+    result = simulate(scenario, seed=seed, progress=True)
     with publish(claim) as tmp:
         result.daily.to_parquet(tmp / "daily.parquet", index=False)
         result.daily.to_csv(tmp / "daily.csv", index=False)
         provenance = {
             "package_version": __version__,
             "seed": scenario.sim.seed,
+            "replicate": args.replicate,
             "seed_sequence": result.seed,
             "scenario_file": str(args.scenario),
             "overrides": args.overrides,
@@ -68,14 +95,17 @@ def main(args: argparse.Namespace) -> int:
         write_json(tmp / "summary.json", {**result.summary(), "provenance": provenance})
         header = (
             f"# Resolved scenario of {args.scenario} as run by sidomain {__version__}, "
-            f"seed {scenario.sim.seed}.\n# Re-run it exactly: python run.py run <this file>\n"
+            f"seed {scenario.sim.seed}.\n# Re-run it exactly: python run.py run <this file>"
+            + ("" if args.replicate is None else f" --replicate {args.replicate}")
+            + "\n"
         )
         (tmp / "scenario.toml").write_text(header + scenario_to_toml(scenario), encoding="utf-8")
         if not result.guides.empty:
             result.guides.to_csv(tmp / "guides.csv", index=False)
         if not args.no_plots:
             write_run_plots(result.daily, tmp)
-    print_kpis(result.summary(), title=f"{scenario.name} (seed {scenario.sim.seed})")
+    which = "" if args.replicate is None else f", replicate {args.replicate}"
+    print_kpis(result.summary(), title=f"{scenario.name} (seed {scenario.sim.seed}{which})")
     print(f"\nwrote {out}/")
     return 0
 

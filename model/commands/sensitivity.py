@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from model.commands.experiment_args import shows_progress
 from model.commands.sweep import add_execution_arguments, claim_for, resume_hint
 
 
@@ -18,8 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "parameter (the random seed) gives the noise floor: parameters not above it cannot be "
         "told apart from Monte-Carlo noise.",
     )
-    p.add_argument("spec", metavar="SPEC.toml", help="spec with ranges, e.g. "
-                   "scenarios/sweeps/sensitivity_market.toml")
+    p.add_argument(
+        "spec",
+        metavar="SPEC.toml",
+        help="spec with ranges, e.g. scenarios/sweeps/sensitivity_market.toml",
+    )
     add_execution_arguments(p)
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
     p.set_defaults(func=run)
@@ -39,12 +43,14 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             scheduler=args.scheduler,
             retries=args.retries,
-            progress=not args.no_progress,
+            progress=shows_progress(args),
             plots=not args.no_plots,
             log=print,
         )
-    print(f"ran {result.n_ran} runs this time, reused {result.n_reused}; "
-          f"{result.n_failed} of {result.n_runs} failed (recorded with their error)")
+    print(
+        f"ran {result.n_ran} runs this time, reused {result.n_reused}; "
+        f"{result.n_failed} of {result.n_runs} failed (recorded with their error)"
+    )
     assert spec.sensitivity is not None
     for kpi in spec.kpis:
         if kpi in result.skipped:
