@@ -31,7 +31,12 @@ class MLEResult:
     message: str
 
 
-def fit_positive(negloglik: NegLogLik, starts: Sequence[Sequence[float]], scale: float = 1.0):
+def fit_positive(
+    negloglik: NegLogLik,
+    starts: Sequence[Sequence[float]],
+    scale: float = 1.0,
+    covariance: bool = True,
+):
     """Minimise a negative log-likelihood over positive parameters.
 
     The optimiser (L-BFGS-B with the analytic gradient) works on log-parameters u = log θ, so
@@ -50,6 +55,8 @@ def fit_positive(negloglik: NegLogLik, starts: Sequence[Sequence[float]], scale:
         starts: Starting points in natural parameters.
         scale: Divide the objective by this while optimising (the number of customers) so
             the optimiser's tolerances mean the same at any data size.
+        covariance: Compute standard errors (2k more gradient evaluations); without, ``se``
+            and ``cov`` are NaN.
 
     Returns:
         An :class:`MLEResult`; ``se`` is NaN where the information matrix is not positive
@@ -78,7 +85,8 @@ def fit_positive(negloglik: NegLogLik, starts: Sequence[Sequence[float]], scale:
             best = res
     assert best is not None
     theta = np.exp(best.x)
-    cov = _covariance(negloglik, best.x)
+    k = len(best.x)
+    cov = _covariance(negloglik, best.x) if covariance else np.full((k, k), np.nan)
     diag = np.diag(cov)
     se = np.sqrt(np.where(diag > 0, diag, np.nan))
     return MLEResult(
