@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import chi2
 
 import model.cli
 from model.errors import InputError
@@ -228,6 +229,7 @@ def test_good_file_writes_all_outputs(good_fit):
     assert names == {
         "fit.json",
         "fitted_behaviour.toml",
+        "fitted_two_state.toml",
         "summary.csv",
         "backtest.png",
         "backtest_by_frequency.csv",
@@ -250,14 +252,110 @@ def test_fit_json_content(good_fit):
     assert abs(fit["bgnbd"]["r"] - 0.5) < 1.96 * fit["bgnbd"]["se"]["r"]
     assert abs(fit["bgnbd"]["alpha"] - 60.0) < 1.96 * fit["bgnbd"]["se"]["alpha"]
     h = fit["holdout"]
-    assert h["actual_repeat"] == sum(row["actual_repeat"] for row in h["by_frequency"])
-    assert h["predicted_repeat"] == pytest.approx(
-        sum(row["predicted_repeat"] for row in h["by_frequency"]), rel=1e-9
+    for name in ("bgnbd", "two_state"):
+        m = h[name]
+        assert h["actual_repeat"] == sum(row["actual_repeat"] for row in m["by_frequency"])
+        assert m["predicted_repeat"] == pytest.approx(
+            sum(row["predicted_repeat"] for row in m["by_frequency"]), rel=1e-9
+        )
+        assert m["error_pct"] == pytest.approx(
+            100 * (m["predicted_repeat"] - h["actual_repeat"]) / h["actual_repeat"], rel=1e-9
+        )
+        assert abs(m["error_pct"]) < 15  # 600 customers: ~300 holdout transactions
+        assert 0 < m["rmse"] < 3 and 0 < m["correlation"] < 1
+    # good.csv is a BG/NBD log without seasons: the two-state fit (ρ and 16 seasonal
+    # parameters more) nests BG/NBD, so its log-likelihood is at least BG/NBD's and the
+    # likelihood-ratio statistic stays below χ² with that many degrees of freedom (95%).
+    ts = fit["two_state"]
+    assert ts["loglik"] >= fit["bgnbd"]["loglik"] - 1e-6
+    assert ts["n_params"] == 5 + 11 + 5
+    assert ts["lr_vs_bgnbd"] < chi2.ppf(0.95, ts["n_params"] - 4)
+    assert set(ts["se"]) == {"r", "alpha", "a", "b", "rho"}
+
+
+def test_seasonal_profile_estimated_for_a_year(good_fit):
+    """Calibration 2024-01-01 … 2024-12-30 covers 365 days: the profile is estimated.
+
+    good.csv has no seasonality, so the month multipliers are 1 up to noise: their squared
+    z-scores sum to less than χ²₁₁'s 99.9% quantile (11 free multipliers).
+    """
+    _, out = good_fit
+    season = json.loads((out / "fit.json").read_text())["seasonality"]
+    assert season["source"] == "estimated"
+    months = np.array(season["month_multipliers"])
+    se = np.array(season["se"]["month_multipliers"])
+    days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    assert days @ months == pytest.approx(365, rel=1e-9)  # day-weighted mean 1
+    assert np.all(se > 0)
+    assert float(np.sum(((months - 1) / se) ** 2)) < 31.26
+    assert set(season["lifts"]) == {f["name"] for f in season["festivals"]}
+    assert "double_11" in season["lifts"]
+
+
+def test_two_state_fragment(good_fit):
+    """fitted_two_state.toml carries the two-state parameters in days and the calendar."""
+    _, out = good_fit
+    fit = json.loads((out / "fit.json").read_text())
+    frag = tomllib.loads((out / "fitted_two_state.toml").read_text())
+    beh = frag["behaviour"]
+    assert set(beh) == {
+        "r",
+        "alpha_days",
+        "a",
+        "b",
+        "return_rate_per_day",
+        "gg_p",
+        "gg_q",
+        "gg_gamma",
+    }
+    ts = fit["two_state"]
+    assert beh["r"] == pytest.approx(ts["r"], rel=1e-4)
+    assert beh["return_rate_per_day"] == pytest.approx(ts["rho"], rel=1e-4)  # a day fit
+    cal = frag["calendar"]
+    assert cal["start_date"] == "2025-06-29"  # the day after the last order (06-28)
+    assert cal["profile_source"] == "estimated"
+    assert cal["month_multipliers"] == pytest.approx(
+        fit["seasonality"]["month_multipliers"], rel=1e-3
     )
-    assert h["error_pct"] == pytest.approx(
-        100 * (h["predicted_repeat"] - h["actual_repeat"]) / h["actual_repeat"], rel=1e-9
+    assert cal["festivals"]["double_11"]["anchor"] == "11-11"
+    assert cal["festivals"]["double_11"]["lift"] == pytest.approx(
+        fit["seasonality"]["lifts"]["double_11"], rel=1e-3
     )
-    assert abs(h["error_pct"]) < 15  # 600 customers: ~300 holdout transactions
+
+
+def test_given_calendar_is_used_when_calibration_is_short(cli, good_fit, tmp_path, capsys):
+    """Half a year of calibration: the profile comes from --calendar, and the output says so."""
+    _, out_year = good_fit
+    out = tmp_path / "fit"
+    args = [
+        "fit-orders",
+        str(GOOD),
+        "--calibration-end",
+        "2024-06-30",
+        "--calendar",
+        str(out_year / "fitted_two_state.toml"),
+        "--out",
+        str(out),
+    ]
+    assert cli(args) == 0
+    assert "seasonal profile: given" in capsys.readouterr().out
+    season = json.loads((out / "fit.json").read_text())["seasonality"]
+    given = tomllib.loads((out_year / "fitted_two_state.toml").read_text())["calendar"]
+    assert season["source"] == "given"
+    assert season["month_multipliers"] == pytest.approx(given["month_multipliers"])
+
+
+def test_bad_calendar_file(cli, capsys, tmp_path):
+    """A [calendar] with 11 multipliers: exit 2, one message naming file and field."""
+    bad = tmp_path / "cal.toml"
+    bad.write_text("[calendar]\nmonth_multipliers = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n")
+    out = tmp_path / "fit"
+    args = ["fit-orders", str(GOOD), "--calibration-end", "2024-06-30"]
+    status = cli([*args, "--calendar", str(bad), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert "cal.toml" in err and "calendar.month_multipliers" in err and "12 positive" in err
+    assert not out.exists()
 
 
 def test_summary_csv_matches_fit(good_fit):
@@ -331,6 +429,8 @@ def test_real_process(tmp_path):
             CAL_END,
             "--holdout-end",
             HOLDOUT_END,
+            "--seasonality",
+            "none",
             "--out",
             str(out),
         ],
@@ -342,7 +442,7 @@ def test_real_process(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "error" in done.stdout and "%" in done.stdout  # the backtest line
     fit = json.loads((out / "fit.json").read_text())
-    assert f"{fit['holdout']['error_pct']:+.1f}%" in done.stdout
+    assert f"{fit['holdout']['two_state']['error_pct']:+.1f}%" in done.stdout
     bad = subprocess.run(
         [
             sys.executable,
@@ -389,5 +489,6 @@ def test_short_calibration_at_the_dropout_boundary_still_writes_everything(cli, 
     assert cli(args) == 0
     assert "ran to the boundary" in capsys.readouterr().out
     record = json.loads((out / "fit.json").read_text())
-    assert record["holdout"]["error_pct"] is not None
+    assert record["holdout"]["bgnbd"]["error_pct"] is not None
+    assert record["holdout"]["two_state"]["error_pct"] is not None
     assert "NOTE: a and b ran to the boundary" in (out / "fitted_behaviour.toml").read_text()

@@ -217,7 +217,7 @@ def _rows_lines(rows: list[tuple[str, float, float | None, str]]) -> list[str]:
     width = max(len(k) for k, *_ in rows)
     out = []
     for key, value, se, note in rows:
-        se_text = f"± {se:.2g}" if se is not None else "± n/a (information matrix singular)"
+        se_text = f"± {se:.2g}" if se is not None else "± n/a"
         comment = f"# {se_text}" + (f"; {note}" if note else "")
         out.append(f"{key:<{width}} = {_fmt(value):<12} {comment}")
     return out
@@ -251,6 +251,10 @@ def two_state_fragment(record: dict[str, Any], start_date: date, today: date | N
         ("gg_q", gg["q"], gg["se"]["q"], "ν ~ Gamma(gg_q, rate gg_gamma)"),
         ("gg_gamma", gg["gamma"], gg["se"]["gamma"], "yuan"),
     ]
+    # Below one expected return per thousand customer-years, ρ sits at its boundary 0.
+    boundary = ts["rho"] / unit * 365_000 < 1
+    if boundary:
+        rows[4] = (rows[4][0], 0.0, None, "no return detected: ρ ran to its boundary 0")
     lines = [
         f"# Fitted by `run.py fit-orders {Path(record['source']).name}` on {today.isoformat()}; "
         "the two-state (active/dormant) model with return from dormancy, by MLE.",
@@ -259,6 +263,11 @@ def two_state_fragment(record: dict[str, Any], start_date: date, today: date | N
         f"BG/NBD's {record['bgnbd']['loglik']:.1f} (LR {ts['lr_vs_bgnbd']:.1f}).",
         f"# Seasonal profile: {season['why']}.",
         *_holdout_lines(record, "two_state"),
+        *(
+            ["# NOTE: no customer returned from dormancy in this log: the model is BG/NBD here."]
+            if boundary
+            else []
+        ),
         "# Comments give ± one standard error. Needs a simulator that reads "
         "return_rate_per_day and [calendar].",
         'base = "baseline.toml"',

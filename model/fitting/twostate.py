@@ -60,6 +60,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, gammaln, roots_genlaguerre, roots_jacobi
 
 from model.fitting._mle import fit_positive
+from model.fitting.bgnbd import HOMOGENEOUS_P
 from model.fitting.calendar import (
     DEFAULT_FESTIVALS,
     MONTH_DAYS,
@@ -70,14 +71,13 @@ from model.fitting.calendar import (
 
 PARAM_NAMES = ("r", "alpha", "a", "b", "rho")
 
-# Trapezoid step in log λ: at most 0.75 of the posterior's width 1/√(x+r) and at most 0.45
-# (the integrand is analytic in a strip of half-width < π/2 around the real axis, so the rule's
-# error falls like exp(−2π·d/step)); both keep it below ~1e-8 relative. The range adds tails
-# where the integrand has fallen by e^−20 or more.
+# Trapezoid step in log λ: at most one posterior width 1/√(x+r) and at most 0.5 (the
+# integrand is analytic in a strip of half-width < π/2 around the real axis, so the rule's
+# error falls like exp(−2π·d/step)); together they keep it near 1e-7 relative (tested against
+# adaptive quadrature). The range adds tails where the integrand has fallen by e^−22.
 _STEP_PER_SD = 1.0
-_MAX_STEP = 0.6
+_MAX_STEP = 0.5
 _LEFT_DECAY = 22.0
-_RIGHT_SDS = 7.0
 _MARGIN = 0.3  # extra log-λ on each side, for parameters (and op-time) far from the start
 _MAX_NODES = 96
 
@@ -588,7 +588,14 @@ def expected_given_state(t, lam, p, rho):
 
 
 def _jacobi_rule(a: float, b: float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights of E_{p ~ Beta(a, b)}[f(p)] ≈ Σ w f(p)."""
+    """Nodes and weights of E_{p ~ Beta(a, b)}[f(p)] ≈ Σ w f(p).
+
+    Where a + b is so large that Beta(a, b) is a point mass (a fit can run there, as BG/NBD's
+    does, when the data cannot tell customers' dropout probabilities apart), the rule is that
+    point: Gauss–Jacobi's recurrence overflows there.
+    """
+    if a + b > HOMOGENEOUS_P:
+        return np.array([a / (a + b)]), np.array([1.0])
     z, w = roots_jacobi(n, b - 1, a - 1)  # weight (1−z)^(b−1) (1+z)^(a−1) on [−1, 1]
     return (z + 1) / 2, w / w.sum()
 
