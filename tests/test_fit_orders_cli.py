@@ -263,33 +263,93 @@ def test_fit_json_content(good_fit):
         )
         assert abs(m["error_pct"]) < 15  # 600 customers: ~300 holdout transactions
         assert 0 < m["rmse"] < 3 and 0 < m["correlation"] < 1
-    # good.csv is a BG/NBD log without seasons: the two-state fit (ρ and 16 seasonal
-    # parameters more) nests BG/NBD, so its log-likelihood is at least BG/NBD's and the
-    # likelihood-ratio statistic stays below χ² with that many degrees of freedom (95%).
+    # good.csv is a BG/NBD log: the two-state fit (one parameter more, ρ) nests BG/NBD, so
+    # its log-likelihood is at least BG/NBD's and the likelihood-ratio statistic stays below
+    # χ²₁'s 95% quantile (conservative at the ρ = 0 boundary).
     ts = fit["two_state"]
     assert ts["loglik"] >= fit["bgnbd"]["loglik"] - 1e-6
-    assert ts["n_params"] == 5 + 11 + 5
-    assert ts["lr_vs_bgnbd"] < chi2.ppf(0.95, ts["n_params"] - 4)
+    assert ts["n_params"] == 5
+    assert ts["lr_vs_bgnbd"] < chi2.ppf(0.95, 1)
     assert set(ts["se"]) == {"r", "alpha", "a", "b", "rho"}
 
 
-def test_seasonal_profile_estimated_for_a_year(good_fit):
-    """Calibration 2024-01-01 … 2024-12-30 covers 365 days: the profile is estimated.
-
-    good.csv has no seasonality, so the month multipliers are 1 up to noise: their squared
-    z-scores sum to less than χ²₁₁'s 99.9% quantile (11 free multipliers).
-    """
+def test_no_profile_when_customers_joined_in_few_months(good_fit):
+    """good.csv spans 365 days but everyone joined in Jan–Mar: no profile, and it says why."""
     _, out = good_fit
     season = json.loads((out / "fit.json").read_text())["seasonality"]
+    assert season["source"] == "none"
+    assert "3 calendar months" in season["why"]
+
+
+# A log with seasons: 700 customers acquired through 2023 by the two-state model with a
+# month profile and festival lifts, orders to 2024-09-30 (written by the test, not shipped).
+SEASONAL_MONTHS = [0.8, 0.6, 0.9, 1.0, 1.0, 1.2, 0.9, 0.9, 1.0, 1.1, 1.4, 1.3]
+SEASONAL_LIFTS = {"spring_festival": 0.5, "mid_year_618": 2.0, "double_11": 3.0}
+
+
+@pytest.fixture(scope="module")
+def seasonal_fit(tmp_path_factory):
+    """fit-orders on the seasonal log: calibration to 2024-03-31, holdout to 2024-09-30."""
+    from model.fitting.calendar import DEFAULT_FESTIVALS, SeasonalProfile, normalise_months
+    from model.fitting.synthetic import simulate_two_state_orders
+
+    profile = SeasonalProfile(
+        tuple(normalise_months(np.array(SEASONAL_MONTHS))), SEASONAL_LIFTS, DEFAULT_FESTIVALS
+    )
+    orders = simulate_two_state_orders(
+        700,
+        r=0.8,
+        alpha_days=40.0,
+        a=1.0,
+        b=3.0,
+        return_rate_per_day=0.01,
+        horizon_days=638,
+        cohort_days=365,
+        rng=np.random.default_rng(20261201),
+        start="2023-01-01",
+        profile=profile,
+    )
+    root = tmp_path_factory.mktemp("seasonal")
+    path = root / "seasonal.csv"
+    orders.assign(date=orders["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    out = root / "fit"
+    args = ["fit-orders", str(path), "--calibration-end", "2024-03-31"]
+    status = model.cli.main([*args, "--holdout-end", "2024-09-30", "--out", str(out)])
+    return status, out
+
+
+def test_seasonal_profile_estimated(seasonal_fit):
+    """A year and a quarter of calibration, acquisitions all year: the profile is estimated.
+
+    Its month multipliers are jointly within χ²₁₁'s 99.9% quantile of the truth (11 free
+    multipliers), Double 11's lift within 3 standard errors of 3.
+    """
+    status, out = seasonal_fit
+    assert status == 0
+    fit = json.loads((out / "fit.json").read_text())
+    season = fit["seasonality"]
     assert season["source"] == "estimated"
     months = np.array(season["month_multipliers"])
     se = np.array(season["se"]["month_multipliers"])
     days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
     assert days @ months == pytest.approx(365, rel=1e-9)  # day-weighted mean 1
-    assert np.all(se > 0)
-    assert float(np.sum(((months - 1) / se) ** 2)) < 31.26
+    truth = np.array(SEASONAL_MONTHS) * 365 / (days @ np.array(SEASONAL_MONTHS))
+    assert float(np.sum(((months - truth) / se) ** 2)) < chi2.ppf(0.999, 11)
     assert set(season["lifts"]) == {f["name"] for f in season["festivals"]}
-    assert "double_11" in season["lifts"]
+    assert abs(season["lifts"]["double_11"] - 3.0) < 3 * season["se"]["lifts"]["double_11"]
+    # The two-state model with returns and seasons beats BG/NBD on its own log.
+    assert fit["two_state"]["lr_vs_bgnbd"] > chi2.ppf(0.999, fit["two_state"]["n_params"] - 4)
+    frag = tomllib.loads((out / "fitted_two_state.toml").read_text())
+    cal = frag["calendar"]
+    assert cal["profile_source"] == "estimated"
+    assert cal["month_multipliers"] == pytest.approx(months, rel=1e-3)
+    assert cal["festivals"]["double_11"]["anchor"] == "11-11"
+    assert cal["festivals"]["double_11"]["lift"] == pytest.approx(
+        season["lifts"]["double_11"], rel=1e-3
+    )
+    assert frag["behaviour"]["return_rate_per_day"] == pytest.approx(
+        fit["two_state"]["rho"], rel=1e-4
+    )  # a day fit
 
 
 def test_two_state_fragment(good_fit):
@@ -317,19 +377,14 @@ def test_two_state_fragment(good_fit):
     assert "NOTE: no customer returned" in (out / "fitted_two_state.toml").read_text()
     cal = frag["calendar"]
     assert cal["start_date"] == "2025-06-29"  # the day after the last order (06-28)
-    assert cal["profile_source"] == "estimated"
-    assert cal["month_multipliers"] == pytest.approx(
-        fit["seasonality"]["month_multipliers"], rel=1e-3
-    )
-    assert cal["festivals"]["double_11"]["anchor"] == "11-11"
-    assert cal["festivals"]["double_11"]["lift"] == pytest.approx(
-        fit["seasonality"]["lifts"]["double_11"], rel=1e-3
-    )
+    assert cal["profile_source"] == "none"
+    assert cal["month_multipliers"] == [1] * 12
+    assert "festivals" not in cal
 
 
-def test_given_calendar_is_used_when_calibration_is_short(cli, good_fit, tmp_path, capsys):
+def test_given_calendar_is_used_when_calibration_is_short(cli, seasonal_fit, tmp_path, capsys):
     """Half a year of calibration: the profile comes from --calendar, and the output says so."""
-    _, out_year = good_fit
+    _, out_year = seasonal_fit
     out = tmp_path / "fit"
     args = [
         "fit-orders",

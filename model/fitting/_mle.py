@@ -36,6 +36,8 @@ def fit_positive(
     starts: Sequence[Sequence[float]],
     scale: float = 1.0,
     covariance: bool = True,
+    ftol: float = 1e-15,
+    gtol: float = 1e-10,
 ):
     """Minimise a negative log-likelihood over positive parameters.
 
@@ -57,6 +59,8 @@ def fit_positive(
             the optimiser's tolerances mean the same at any data size.
         covariance: Compute standard errors (2k more gradient evaluations); without, ``se``
             and ``cov`` are NaN.
+        ftol: L-BFGS-B's relative tolerance on the (scaled) objective.
+        gtol: Its tolerance on the largest projected gradient component (log-parameters).
 
     Returns:
         An :class:`MLEResult`; ``se`` is NaN where the information matrix is not positive
@@ -79,7 +83,7 @@ def fit_positive(
             method="L-BFGS-B",
             jac=True,
             bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(u0),
-            options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000},
+            options={"ftol": ftol, "gtol": gtol, "maxiter": 5000},
         )
         if best is None or res.fun < best.fun:
             best = res
@@ -96,6 +100,21 @@ def fit_positive(
         loglik=-float(negloglik(theta)[0]),
         converged=bool(best.success),
         message=str(best.message),
+    )
+
+
+def covariance_at(negloglik: NegLogLik, theta: np.ndarray) -> MLEResult:
+    """Standard errors and log-likelihood at a given optimum θ (no further optimisation)."""
+    theta = np.asarray(theta, dtype=float)
+    cov = _covariance(negloglik, np.log(theta))
+    diag = np.diag(cov)
+    return MLEResult(
+        params=theta,
+        se=np.sqrt(np.where(diag > 0, diag, np.nan)),
+        cov=cov,
+        loglik=-float(negloglik(theta)[0]),
+        converged=True,
+        message="covariance at the given optimum",
     )
 
 

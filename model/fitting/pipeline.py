@@ -21,8 +21,13 @@ from model.fitting.orders import TIME_UNITS
 from model.fitting.twostate import TwoStateModel, cohort_curve, histories
 
 # A seasonal profile is estimated only when calibration covers every day of the year at
-# least once (from the first purchase to the calibration end).
+# least once (from the first purchase to the calibration end), and when customers were
+# acquired in at least 6 different calendar months: if everyone started buying at the same
+# time of year, a month's multiplier cannot be told apart from the customers' age in that
+# month (CDNOW's customers all joined in Q1 1997; its one-year calibration gave multipliers
+# that carried the first weeks' buying into the next January–June, +11% on the holdout).
 MIN_SEASONAL_SPAN_DAYS = 365
+MIN_ACQUISITION_MONTHS = 6
 MODELS = ("bgnbd", "two_state")
 
 
@@ -53,25 +58,39 @@ class OrderFit:
 
 
 def choose_profile(
-    span_days: int, seasonality: str, given: SeasonalProfile | None
+    span_days: int, acquisition_months: int, seasonality: str, given: SeasonalProfile | None
 ) -> tuple[bool, SeasonalProfile | None, str]:
     """Decide whether to estimate a seasonal profile, use a given one, or none.
+
+    Args:
+        span_days: Days from the first purchase to calibration end, both included.
+        acquisition_months: Distinct calendar months (1–12) of customers' first purchases.
+        seasonality: ``"auto"`` or ``"none"``.
+        given: A profile to fall back on.
 
     Returns:
         ``(estimate, profile, explanation)``.
     """
-    if seasonality == "auto" and span_days >= MIN_SEASONAL_SPAN_DAYS:
-        return (
-            True,
-            None,
-            (f"estimated: calibration spans {span_days} days (≥ {MIN_SEASONAL_SPAN_DAYS})"),
+    long_enough = span_days >= MIN_SEASONAL_SPAN_DAYS
+    spread = acquisition_months >= MIN_ACQUISITION_MONTHS
+    if seasonality == "auto" and long_enough and spread:
+        why = (
+            f"estimated: calibration spans {span_days} days (≥ {MIN_SEASONAL_SPAN_DAYS}) and "
+            f"customers joined in {acquisition_months} calendar months"
         )
-    why = (
-        "seasonality switched off"
-        if seasonality == "none"
-        else f"calibration spans {span_days} days (< {MIN_SEASONAL_SPAN_DAYS}), too short to "
-        "estimate one"
-    )
+        return True, None, why
+    if seasonality == "none":
+        why = "seasonality switched off"
+    elif not long_enough:
+        why = (
+            f"calibration spans {span_days} days (< {MIN_SEASONAL_SPAN_DAYS}), too short to "
+            "estimate one"
+        )
+    else:
+        why = (
+            f"customers joined in only {acquisition_months} calendar months (< "
+            f"{MIN_ACQUISITION_MONTHS}): month effects would be confounded with their age"
+        )
     if given is not None:
         return False, given, f"given ({why}): the profile from the calendar file"
     return False, None, f"none ({why}): rates are constant through the year"
@@ -109,7 +128,9 @@ def fit_order_log(
     hist = histories(transactions, summary, calibration_end, unit)
     # Days covered, both ends included (a log from Jan 1 to Dec 31 covers 365).
     span = int(hist.end_day - hist.first_day.min()) + 1 if len(hist.first_day) else 0
-    estimate, profile, why = choose_profile(span, seasonality, given_profile)
+    first = hist.origin + pd.to_timedelta(hist.first_day, unit="D")
+    months = int(pd.DatetimeIndex(first).month.nunique())
+    estimate, profile, why = choose_profile(span, months, seasonality, given_profile)
     ts = TwoStateModel().fit(hist, bg.params_, profile=profile, estimate_seasonality=estimate)
 
     holdout = tracking = None
