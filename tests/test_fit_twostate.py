@@ -411,3 +411,60 @@ def test_holdout_forecast_on_the_simulated_log(recovered):
     se_total = math.sqrt(float(np.sum((actual - pred) ** 2)))
     assert abs(pred.sum() - actual.sum()) < 3 * se_total
     assert actual.sum() > 4000
+
+
+def test_gamma_return_rate_likelihood(hand):
+    """Heterogeneous returns: a huge shape gives the homogeneous likelihood; exact gradient."""
+    _, hist, lengths, v, step = hand[False]
+    homogeneous = ts.loglik(PARAMS, hist, lengths, v, step).value
+    # Shape 1e6: ρ's spread is 0.1% of its mean, and the likelihood moves by ~1e-6.
+    value, _, _ = ts.loglik_gamma_return(np.r_[PARAMS, 1e6], hist, lengths, v, step)
+    assert value == pytest.approx(homogeneous, abs=1e-5)
+    theta = np.r_[PARAMS, 0.8]
+    value, grad, _ = ts.loglik_gamma_return(theta, hist, lengths, v, step)
+    for k in range(6):
+        h = 1e-6 * theta[k]
+        up, dn = theta.copy(), theta.copy()
+        up[k] += h
+        dn[k] -= h
+        fd = (
+            ts.loglik_gamma_return(up, hist, lengths, v, step)[0]
+            - ts.loglik_gamma_return(dn, hist, lengths, v, step)[0]
+        ) / (2 * h)
+        assert grad[k] == pytest.approx(fd, rel=1e-4, abs=1e-7)
+
+
+def test_two_state_fragment_converts_weeks_to_days():
+    """A weekly fit's α is multiplied by 7 and its ρ divided by 7 in the fragment."""
+    import tomllib
+
+    from model.fitting.report import two_state_fragment
+
+    se = {"r": 0.01, "alpha": 0.2, "a": 0.05, "b": 0.1, "rho": 0.001}
+    record = {
+        "source": "orders.csv",
+        "time_unit": "week",
+        "calibration_end": "1997-09-30",
+        "n_customers": 10,
+        "bgnbd": {"loglik": -100.0},
+        "two_state": {
+            "r": 0.23,
+            "alpha": 3.8,
+            "a": 0.83,
+            "b": 1.58,
+            "rho": 0.0137,
+            "se": se,
+            "loglik": -90.0,
+            "lr_vs_bgnbd": 20.0,
+            "mean_dormancy": 1 / 0.0137,
+        },
+        "gamma_gamma": {"p": 6.0, "q": 3.7, "gamma": 15.0, "se": {"p": 1, "q": 1, "gamma": 1}},
+        "seasonality": {"source": "none", "why": "none (test)"},
+    }
+    frag = tomllib.loads(two_state_fragment(record, date(1998, 7, 1)))
+    beh = frag["behaviour"]
+    assert beh["alpha_days"] == pytest.approx(7 * 3.8, rel=1e-4)
+    assert beh["return_rate_per_day"] == pytest.approx(0.0137 / 7, rel=1e-4)
+    assert beh["r"] == pytest.approx(0.23) and beh["b"] == pytest.approx(1.58)
+    assert frag["calendar"]["start_date"] == "1998-07-01"
+    assert frag["calendar"]["month_multipliers"] == [1] * 12

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, gammaln, roots_genlaguerre, roots_jacobi
+from scipy.special import betaln, digamma, gammaln
 
 from model.fitting._mle import covariance_at, fit_positive
 from model.fitting.bgnbd import HOMOGENEOUS_P
@@ -523,10 +523,22 @@ def _log_g(lam: np.ndarray, c: np.ndarray, rho: float, log_rho: float, n_inner: 
     return lg, dc, dr
 
 
+def _gamma_rule(shape: float, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes y and weights of E_{y ~ Gamma(shape, rate 1)}[f(y)], Gauss–Laguerre.
+
+    Golub–Welsch on the generalised Laguerre recurrence, whose eigenvectors give the weights
+    already normalised: scipy's weights carry Γ(shape + n) and overflow past shape ≈ 170.
+    """
+    k = np.arange(n_nodes)
+    off = np.sqrt(k[1:] * (k[1:] + shape - 1))
+    y, vec = np.linalg.eigh(np.diag(2 * k + shape) + np.diag(off, 1) + np.diag(off, -1))
+    return y, vec[0] ** 2
+
+
 def _return_rule(shape: float, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes g and weights of E_{g ~ Gamma(shape, rate shape)}[f(g)] (mean 1), Gauss–Laguerre."""
-    y, w = roots_genlaguerre(n_nodes, shape - 1)
-    return y / shape, w / w.sum()
+    """Nodes g and weights of E_{g ~ Gamma(shape, rate shape)}[f(g)] (mean 1)."""
+    y, w = _gamma_rule(shape, n_nodes)
+    return y / shape, w
 
 
 def loglik_gamma_return(
@@ -588,16 +600,37 @@ def expected_given_state(t, lam, p, rho):
 
 
 def _jacobi_rule(a: float, b: float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights of E_{p ~ Beta(a, b)}[f(p)] ≈ Σ w f(p).
+    """Nodes and weights of E_{p ~ Beta(a, b)}[f(p)] ≈ Σ w f(p), Gauss–Jacobi.
 
-    Where a + b is so large that Beta(a, b) is a point mass (a fit can run there, as BG/NBD's
-    does, when the data cannot tell customers' dropout probabilities apart), the rule is that
-    point: Gauss–Jacobi's recurrence overflows there.
+    Golub–Welsch on the monic Jacobi recurrence (weight (1−x)^(b−1) (1+x)^(a−1) on [−1, 1],
+    p = (x+1)/2), whose eigenvectors give normalised weights: scipy's carry 2^(a+b) and
+    overflow once a + b passes about a thousand. Where a + b is so large that Beta(a, b) is a
+    point mass (a fit can run there, as BG/NBD's does, when the data cannot tell customers'
+    dropout probabilities apart), the rule is that point.
     """
     if a + b > HOMOGENEOUS_P:
         return np.array([a / (a + b)]), np.array([1.0])
-    z, w = roots_jacobi(n, b - 1, a - 1)  # weight (1−z)^(b−1) (1+z)^(a−1) on [−1, 1]
-    return (z + 1) / 2, w / w.sum()
+    al, be = b - 1.0, a - 1.0
+    k = np.arange(n, dtype=float)
+    s2 = 2 * k + al + be
+    diag = np.where(
+        k == 0, (be - al) / (al + be + 2), (be**2 - al**2) / np.where(k == 0, 1, s2 * (s2 + 2))
+    )
+    k1 = k[1:]
+    t = 2 * k1 + al + be
+    off2 = np.where(
+        k1 == 1,
+        4 * (1 + al) * (1 + be) / ((2 + al + be) ** 2 * (3 + al + be)),
+        4
+        * k1
+        * (k1 + al)
+        * (k1 + be)
+        * (k1 + al + be)
+        / (t**2 * (t + 1) * np.where(k1 == 1, 1, t - 1)),
+    )
+    off = np.sqrt(off2)
+    x, vec = np.linalg.eigh(np.diag(diag) + np.diag(off, 1) + np.diag(off, -1))
+    return (x + 1) / 2, vec[0] ** 2
 
 
 def expected_repeat(
@@ -626,9 +659,8 @@ def expected_repeat(
         E[X(t)], same shape as ``t``.
     """
     t = np.clip(np.asarray(t, dtype=float), 0.0, None)
-    z, wl = roots_genlaguerre(n_nodes, r - 1)
+    z, wl = _gamma_rule(r, n_nodes)
     lam = z / alpha
-    wl = wl / wl.sum()
     p, wp = _jacobi_rule(a, b, n_nodes)
     flat = t.reshape(-1)
     out = np.empty(flat.shape)
@@ -717,8 +749,7 @@ def conditional_expected(
 
 def _expected_fresh(t, r, beta, a, b, rho, n_nodes: int = 48):
     """E_{λ~Gamma(r, β), p~Beta(a, b)}[m_A(t)] for per-customer t and β (x = 0 customers)."""
-    z, wl = roots_genlaguerre(n_nodes, r - 1)
-    wl = wl / wl.sum()
+    z, wl = _gamma_rule(r, n_nodes)
     p, wp = _jacobi_rule(a, b, n_nodes)
     t = np.asarray(t, dtype=float)
     beta = np.broadcast_to(np.asarray(beta, dtype=float), t.shape)
