@@ -370,7 +370,10 @@ def plot_backtest(
     colours = {"bgnbd": "tab:blue", "two_state": "tab:red"}
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(17, 4.8), constrained_layout=True)
     ax1.plot(tracking.index, tracking["actual"], color="black", label="actual")
-    weekly = tracking.diff().fillna(tracking.iloc[:1]).resample("W").sum()
+    daily = tracking.diff().fillna(tracking.iloc[:1])
+    # Whole weeks only: a partial first or last week would read as a collapse in buying.
+    weeks = daily.resample("W")
+    weekly = weeks.sum()[weeks.size() == 7]
     ax2.plot(weekly.index, weekly["actual"], color="black", label="actual")
     for name in holdout:
         ax1.plot(tracking.index, tracking[name], color=colours[name], ls="--", label=LABELS[name])
