@@ -79,7 +79,7 @@ _STEP_PER_SD = 1.0
 _MAX_STEP = 0.5
 _LEFT_DECAY = 22.0
 _MARGIN = 0.3  # extra log-λ on each side, for parameters (and op-time) far from the start
-_MAX_NODES = 96
+_MAX_NODES = 256  # a safety bound only: the step rule above sets K
 
 
 def logsumexp(a: np.ndarray, axis=-1) -> np.ndarray:
