@@ -27,7 +27,8 @@ e^{(λ−ρ)c}.) With ρ = 0, h = 0 and H = e^{λc}, which is FHL 2005 eq. (6) b
 **Mixing.** The product is a polynomial of degree x in p, Σ_k e_k p^k (1−p)^(x−k), with e_k the
 elementary symmetric polynomials of g_1 … g_x. The Beta integral is therefore exact:
 E_p[·] = Σ_k e_k B(a+k, b+x−k)/B(a, b), the e_k coming from the recursion
-e_k ← e_k + g_m e_{k−1} (computed in logs). λ is integrated numerically on a per-customer grid
+e_k ← e_k + g_m e_{k−1} (in linear scale with a running log scale, so that g = e^{λτ} cannot
+overflow; cost O(x²) per customer and λ node). λ is integrated numerically on a per-customer grid
 in log λ (the trapezoid rule, spectrally accurate for these smooth integrands) whose range and
 step follow the customer's data (:func:`lambda_grid`); x = 0 customers have the closed form
 (α/(α+T))^r. The gradient comes from the adjoint (backward) pass of the same recursion, which
@@ -49,6 +50,10 @@ The model belongs to the hidden-Markov family of Netzer, Lattin & Srinivasan (20
 Ma & Büschken (2011) (an absorbing-free active/inactive chain), kept in BG/NBD's
 parameterisation so BG/NBD is its ρ = 0 special case and the simulator's customers gain one
 rate.
+
+Two variants were tested and are kept for such tests (``fit-orders`` uses neither): dropout
+after the first purchase too (MBG/NBD's convention, ``histories(..., first_dropout=True)``),
+and a Gamma-distributed return rate (:func:`loglik_gamma_return`); see the README.
 """
 
 from __future__ import annotations
