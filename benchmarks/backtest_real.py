@@ -2,6 +2,7 @@
 
     python benchmarks/backtest_real.py ORDERS.csv [--calibration-end D] [--holdout-end D]
     python benchmarks/backtest_real.py CDNOW_master.txt
+    python benchmarks/backtest_real.py --simulate 5000 --time-unit day
 
 ORDERS.csv follows fit-orders' CSV rules (columns customer_id, date, amount). A ``.txt`` file
 is read in the CDNOW layout (whitespace-separated, no header: customer id, [a second id,]
@@ -16,6 +17,11 @@ midpoint, holdout from there to the last order. For CDNOW that is the standard 3
 ``run.py fit-orders`` fits them (:func:`model.fitting.pipeline.fit_order_log`), seasonality
 ``auto``; the script prints the split, each model's total holdout error, per-customer RMSE and
 correlation, and the comparison by calibration frequency.
+
+``--simulate N`` backtests on a realistic log instead: N customers acquired through 2023 by the
+two-state simulator (r 0.5, α 60 days, a 0.8, b 2.4, ρ 0.005/day, the seasonal profile of
+tests/test_fit_twostate.py: month multipliers, Spring Festival 0.5, 618 2.0, Double 11 3.0),
+orders to 2024-12-30, ``--seed`` 99 by default.
 """
 
 from __future__ import annotations
@@ -29,8 +35,17 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from model.fitting.calendar import (  # noqa: E402
+    DEFAULT_FESTIVALS,
+    SeasonalProfile,
+    normalise_months,
+)
 from model.fitting.orders import read_orders, rfm_summary, to_transactions  # noqa: E402
 from model.fitting.pipeline import fit_order_log  # noqa: E402
+from model.fitting.synthetic import simulate_two_state_orders  # noqa: E402
+
+SEASONAL_MONTHS = [0.8, 0.6, 0.9, 1.0, 1.0, 1.2, 0.9, 0.9, 1.0, 1.1, 1.4, 1.3]
+SEASONAL_LIFTS = {"spring_festival": 0.5, "mid_year_618": 2.0, "double_11": 3.0}
 
 
 def read_cdnow(path: Path) -> pd.DataFrame:
@@ -49,16 +64,49 @@ def read_cdnow(path: Path) -> pd.DataFrame:
     )
 
 
+def simulated_log(n_customers: int, seed: int) -> pd.DataFrame:
+    """The realistic log of ``--simulate``: returns from dormancy and a seasonal profile."""
+    import numpy as np
+
+    profile = SeasonalProfile(
+        tuple(normalise_months(np.array(SEASONAL_MONTHS))), SEASONAL_LIFTS, DEFAULT_FESTIVALS
+    )
+    orders = simulate_two_state_orders(
+        n_customers,
+        r=0.5,
+        alpha_days=60.0,
+        a=0.8,
+        b=2.4,
+        return_rate_per_day=0.005,
+        horizon_days=730,
+        cohort_days=365,
+        rng=np.random.default_rng(seed),
+        start="2023-01-01",
+        profile=profile,
+    )
+    return orders
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("orders", type=Path, help="ORDERS.csv or a CDNOW .txt file")
+    parser.add_argument("orders", type=Path, nargs="?", help="ORDERS.csv or a CDNOW .txt file")
+    parser.add_argument("--simulate", type=int, metavar="N", help="a simulated log instead")
+    parser.add_argument("--seed", type=int, default=99, help="for --simulate (99)")
     parser.add_argument("--calibration-end", help="YYYY-MM-DD (default: the midpoint)")
     parser.add_argument("--holdout-end", help="YYYY-MM-DD (default: the last order)")
     parser.add_argument("--time-unit", choices=["day", "week"], default="week")
     parser.add_argument("--seasonality", choices=["auto", "none"], default="auto")
     args = parser.parse_args()
 
-    orders = read_cdnow(args.orders) if args.orders.suffix == ".txt" else read_orders(args.orders)
+    if args.simulate:
+        orders = simulated_log(args.simulate, args.seed)  # same-day orders merged below
+        name = f"simulated log ({args.simulate} customers, seed {args.seed})"
+    elif args.orders is None:
+        parser.error("give ORDERS.csv, a CDNOW .txt file or --simulate N")
+    else:
+        txt = args.orders.suffix == ".txt"
+        orders = read_cdnow(args.orders) if txt else read_orders(args.orders)
+        name = args.orders.name
     tx = to_transactions(orders)
     first, last = tx["date"].min(), tx["date"].max()
     cal_end = (
@@ -71,7 +119,7 @@ def main() -> int:
     cal_days = (cal_end - first).days + 1
     hold_days = (hold_end - cal_end).days
     print(
-        f"{args.orders.name}: {len(orders)} orders, {len(tx)} transactions, "
+        f"{name}: {len(orders)} orders, {len(tx)} transactions, "
         f"{len(summary)} customers first buying by {cal_end.date()}"
     )
     print(
