@@ -128,6 +128,8 @@ def gamma(key, uid: np.ndarray, counter: np.ndarray | int, shape: float) -> np.n
     For a < 1, Gamma(a) = Gamma(a + 1)·U^(1/a) with U from word 0.
     """
     first = hash_words(key, uid, counter)
+    if len(first) == 0:
+        return np.empty(0)
     boost = shape < 1.0
     a = shape + 1.0 if boost else shape
     d = a - 1.0 / 3.0
@@ -162,7 +164,7 @@ def poisson_ppf(u: np.ndarray | float, mean: float) -> np.ndarray:
     whose means differ slightly draw the same count on most days.
     """
     u = np.asarray(u, dtype=np.float64)
-    if mean <= 0:
+    if mean <= 0 or u.size == 0:
         return np.zeros(u.shape, dtype=np.int64)
     top = int(np.ceil(mean + 12.0 * np.sqrt(mean) + 30.0))
     k = np.arange(top + 1)

@@ -203,7 +203,11 @@ def test_customers_the_private_domain_never_touches_buy_identically_under_both_s
 
 
 def test_every_running_clock_is_due_in_the_future_at_the_end_of_each_day():
-    """No clock is left behind: after day d, every finite t_next is ≥ d + 1 (none skipped)."""
+    """No clock is left behind: after day d, every finite t_next is ≥ d + 1.
+
+    So the look-ahead list of purchases due (``_due``) missed none: a missed one would still be
+    due in the past.
+    """
     model = PrivateDomainModel(busy_scenario("persona"), seed=13)
     for d in range(model.days):
         model.step()
