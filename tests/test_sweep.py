@@ -359,3 +359,81 @@ def test_one_parameter_gives_line_plots_and_sampled_gives_scatter(tmp_path):
     )
     result = run_sweep(load_spec(sampled), tmp_path / "sampled", workers=1, progress=False)
     assert result.report.n_runs == 10 and all(p.stat().st_size > 0 for p in result.plots)
+
+
+# --- levers are choices, the market is not -------------------------------------------------
+
+MARKET_TOY = f"""
+name = "toy_market"
+run = "model.sweep.toy:toy_run"
+replicates = 2
+root_seed = 5
+kpis = ["roi", "contribution", "n_public"]
+
+[market]
+base = "{BASELINE.as_posix()}"
+
+[sweep]
+"diversion.p_join_max" = {{ low = 0.05, high = 0.30 }}
+"behaviour.rel_rate_private" = {{ low = 1.0, high = 1.6 }}
+{{levers}}
+
+[sample]
+n = 12
+"""
+
+
+def test_a_sweep_over_the_market_reports_ranges_not_a_best_point(tmp_path):
+    """Market parameters are not choices: ranges and rank correlations, no best point."""
+    spec = load_spec(write(tmp_path, MARKET_TOY.replace("{levers}", "")))
+    assert spec.market_params == ["diversion.p_join_max", "behaviour.rel_rate_private"]
+    result = run_sweep(spec, tmp_path / "o", workers=1, progress=False, plots=False)
+    assert result.best.empty
+    ranges = result.ranges.set_index("kpi")
+    # The toy's contribution is 1e6·p_join_max + 2e4·rel_rate + noise(sd 2e3): p_join_max
+    # orders the points almost perfectly, rel_rate (a 12k spread against 250k) hardly.
+    row = ranges.loc["contribution"]
+    assert row["diversion.p_join_max"] > 0.95
+    assert abs(row["behaviour.rel_rate_private"]) < 0.6
+    assert 0.05e6 < row["min"] < row["median"] < row["max"] < 0.33e6
+    assert row["n_points"] == 12
+
+
+def test_a_sweep_over_levers_and_market_picks_the_lever_on_average(tmp_path):
+    """Best lever setting by its mean over the market points; neutral KPIs are never ranked."""
+    text = MARKET_TOY.replace("{levers}", '"outreach.pushes_per_week" = [1, 3, 5]')
+    result = run_sweep(
+        load_spec(write(tmp_path, text)), tmp_path / "o", workers=1, progress=False, plots=False
+    )
+    best = result.best.set_index("kpi")
+    # The toy's roi peaks at 3 pushes a week whatever the market.
+    assert best.loc["roi", "outreach.pushes_per_week"] == 3
+    assert best.loc["roi", "n"] == 12 * 2
+    assert "diversion.p_join_max" not in best.columns
+    assert "n_public" not in best.index  # descriptive: summarised, not ranked
+    assert set(result.ranges["kpi"]) == {"roi", "contribution", "n_public"}
+
+
+def test_cli_sweep_draws_no_progress_bar_into_a_log(tmp_path):
+    """stderr is a pipe here, as in a redirected log: no bar even without --no-progress."""
+    path = write(tmp_path, MARKET_TOY.replace("{levers}", ""))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "run.py",
+            "sweep",
+            str(path),
+            "--out",
+            str(tmp_path / "o"),
+            "--workers",
+            "1",
+            "--no-plots",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "%|" not in proc.stderr and "run/s" not in proc.stderr
+    assert "no best point" in proc.stdout and "rank" in proc.stdout
