@@ -62,8 +62,10 @@ def compared(tmp_path_factory):
 def test_a_cell_re_runs_exactly_from_its_strategy_file(
     compared, tmp_path, capsys, strategy, draw, replicate
 ):
-    """``run.py run scenarios/S.toml --draw draws.csv:d --replicate i`` gives that run's KPIs
-    to the last bit, as the file's header says."""
+    """``run.py run S.toml --draw draws.csv:d --replicate i`` gives that run's KPIs exactly.
+
+    To the last bit, as the file's header says.
+    """
     path = compared / "scenarios" / f"{strategy}.toml"
     text = path.read_text(encoding="utf-8")
     assert f"--draw {compared}/draws.csv:0 --replicate 1" in text  # the header's example

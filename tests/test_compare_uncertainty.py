@@ -42,8 +42,11 @@ def _unit(key: str, values: np.ndarray, low: float, high: float, log: bool) -> n
 
 
 def test_draws_are_a_latin_hypercube_over_the_registry_ranges_on_their_scales():
-    """Each float parameter has exactly one draw in each of K equal strata of its range (log
-    strata where the registry samples on a log scale); integers stay whole and in range."""
+    """Draws are a Latin hypercube over the registry's ranges, on the registry's scales.
+
+    Each float parameter has exactly one draw in each of K equal strata of its range (log
+    strata where the registry samples on a log scale); integers stay whole and in range.
+    """
     spec = load_comparison(MAIN, draws=12)
     table = spec.draw_table
     assert len(table) == 12 and list(table["draw"]) == list(range(12))
@@ -84,8 +87,11 @@ def test_draws_follow_the_root_seed_only():
 
 
 def test_stated_values_are_facts_not_draws(tmp_path, capsys):
-    """[market] set, --set, a strategy's set and an [uncertainty] value are not drawn; a file
-    range replaces the registry's, with its source; the report and provenance say where."""
+    """A stated value is a fact, not a draw; a file's range replaces the registry's.
+
+    [market] set, --set, a strategy's set and an [uncertainty] value are not drawn; a file
+    range replaces the registry's, with its source; the report and provenance say where.
+    """
     path = comparison(
         tmp_path,
         market='"outreach.p_response" = 0.01',
@@ -167,8 +173,11 @@ def test_stated_values_are_facts_not_draws(tmp_path, capsys):
 
 
 def test_a_file_may_widen_a_range_and_draw_a_market_parameter_the_registry_does_not():
-    """Within what the schema allows: p_response wider than the registry's; a market
-    parameter with no registry range needs both ends."""
+    """A file may widen a range, within what the schema allows.
+
+    p_response wider than the registry's; a market parameter with no registry range needs
+    both ends.
+    """
     from model.experiment.spec import UncertaintyEntry
     from model.experiment.uncertainty import resolve_uncertainty
 

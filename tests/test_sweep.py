@@ -415,7 +415,7 @@ def test_a_sweep_over_levers_and_market_picks_the_lever_on_average(tmp_path):
 
 
 def test_cli_sweep_draws_no_progress_bar_into_a_log(tmp_path):
-    """stderr is a pipe here, as in a redirected log: no bar even without --no-progress."""
+    """Into a pipe, as into a redirected log, no bar is drawn even without --no-progress."""
     path = write(tmp_path, MARKET_TOY.replace("{levers}", ""))
     proc = subprocess.run(
         [

@@ -23,8 +23,10 @@ def test_every_shipped_spec_is_tested():
 
 @pytest.mark.parametrize("path", SWEEPS, ids=[p.stem for p in SWEEPS])
 def test_shipped_spec_runs_end_to_end(path, tmp_path):
-    """Every point runs (100 days instead of the spec's horizon); what is reported fits what
-    is swept: a best point over levers, ranges over market parameters, indices for designs."""
+    """Every point runs (on a shorter horizon), and what is reported fits what is swept.
+
+    A best point over levers, ranges over market parameters, indices for designs.
+    """
     if path.stem.startswith("sensitivity"):
         # 416 runs: a smaller market and a month keep them to a few seconds.
         small = {"sim.days": 30, "market.size": 5_000, "market.initial_public": 2_000}
