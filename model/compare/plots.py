@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from model import formatting as fmt
 from model.compare.spec import DIRECTIONS
@@ -27,8 +27,12 @@ DISTRIBUTION_KPIS = tuple(k for k in HEADLINE if KPIS[k].direction != "neutral")
 
 
 def unit_axis(axis, metric: str, *, diff: bool = False) -> None:
-    """Tick labels of a KPI axis in the KPI's unit (¥k / ¥M, %, days)."""
-    if metric in KPIS:
+    """Tick labels of a KPI axis in the KPI's unit (¥k / ¥M, %, days); at most 6 ticks.
+
+    Units too long for a tick (per 1,000 pushes, per member per month) are left to the title.
+    """
+    axis.set_major_locator(MaxNLocator(6))
+    if metric in KPIS and KPIS[metric].unit not in ("per_1000", "rate"):
         axis.set_major_formatter(
             FuncFormatter(lambda x, _pos: fmt.format_kpi(metric, x, compact=True, diff=diff))
         )
@@ -89,7 +93,7 @@ def kpi_distributions(
         arrow = ""
         if directions and directions.get(metric) in ("higher", "lower"):
             arrow = f" ({directions[metric]} is better)"
-        label = fmt.kpi_label(metric) if metric in KPIS else metric
+        label = fmt.kpi_label(metric, with_unit=True) if metric in KPIS else metric
         ax.set_title(f"{label}{arrow}", fontsize="medium")
         unit_axis(ax.xaxis, metric)
         ax.grid(axis="x", alpha=0.3)
