@@ -24,6 +24,7 @@ from model._version import __version__
 from model.compare.explain import READING, WHAT_TO_DO
 from model.compare.tables import (
     band,
+    diff_band,
     few_cells_note,
     ranking_rows,
     rerun_command,
@@ -372,17 +373,7 @@ def _kpi_table(summary: pd.DataFrame, spec) -> str:
             cls = ""
             if not is_ref and isinstance(p, float) and math.isfinite(p):
                 cls = " class=good" if p >= 0.9 else (" class=bad" if p <= 0.1 else "")
-            diff = (
-                "reference"
-                if is_ref
-                else band(
-                    metric,
-                    r["diff_vs_reference_median"],
-                    r["diff_vs_reference_p10"],
-                    r["diff_vs_reference_p90"],
-                    diff=True,
-                )
-            )
+            diff = "reference" if is_ref else diff_band(metric, r)
             out.append(
                 f"<tr{' class=ref' if is_ref else ''}>{head}<td class=l>{_e(r['strategy'])}</td>"
                 f"<td>{_e(band(metric, r['median'], r['p10'], r['p90']))}</td><td>{_e(diff)}</td>"

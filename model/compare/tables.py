@@ -27,6 +27,17 @@ def band(metric: str, median: Any, p10: Any, p90: Any, *, diff: bool = False) ->
     return f"{values[0]} [{values[1]}, {values[2]}]"
 
 
+def diff_band(metric: str, row: Any) -> str:
+    """A summary row's paired difference with the reference, ``median [p10, p90]``, signed."""
+    return band(
+        metric,
+        row["diff_vs_reference_median"],
+        row["diff_vs_reference_p10"],
+        row["diff_vs_reference_p90"],
+        diff=True,
+    )
+
+
 def share(p: Any, low: Any = None, high: Any = None) -> str:
     """A probability as ``83% [61–95%]`` (the interval when given)."""
     text = fmt.percent(p)
@@ -59,15 +70,7 @@ def ranking_rows(ranking: pd.DataFrame, reference: str, metric: str) -> list[dic
                 "rank": str(int(r["rank"])),
                 "strategy": r["strategy"] + (" (reference)" if is_ref else ""),
                 "value": band(metric, r["median"], r["p10"], r["p90"]),
-                "diff": "—"
-                if is_ref
-                else band(
-                    metric,
-                    r["diff_vs_reference_median"],
-                    r["diff_vs_reference_p10"],
-                    r["diff_vs_reference_p90"],
-                    diff=True,
-                ),
+                "diff": "—" if is_ref else diff_band(metric, r),
                 "p_beats": "—"
                 if is_ref
                 else share(
