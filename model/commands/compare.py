@@ -14,11 +14,6 @@ from model.commands.experiment_args import (
     shared_overrides,
     shows_progress,
 )
-from model.compare.runner import STORE_COMMAND, RunStore, run_comparison
-from model.compare.spec import load_comparison
-from model.compare.terminal import comparison_text
-from model.outputs import claim_output_dir, default_out
-from model.scenario.loader import scenario_files
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -80,6 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Validate the whole file first, run (resuming), then write everything into --out at once."""
+    # Imported here: `run.py --help` and the other commands need none of it.
+    from model.compare.runner import STORE_COMMAND, RunStore, run_comparison
+    from model.compare.spec import load_comparison
+    from model.compare.terminal import comparison_text
+    from model.outputs import claim_output_dir, default_out
+    from model.scenario.loader import scenario_files
+
     require_file(args.file, "comparison")
     spec = load_comparison(
         args.file,

@@ -100,9 +100,15 @@ class ComparisonResult:
     daily: dict[tuple[str, int, int], pd.DataFrame]
     draws: pd.DataFrame
     failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def summary(self) -> pd.DataFrame:
         """Per strategy and KPI: bands, paired differences, P(best), P(beats), regret."""
+        if "summary" not in self._cache:
+            self._cache["summary"] = self._summary()
+        return self._cache["summary"].copy()
+
+    def _summary(self) -> pd.DataFrame:
         return robust_summary(
             self.kpis,
             self.spec.reference,
@@ -121,6 +127,11 @@ class ComparisonResult:
 
     def conditions(self) -> Conditions | None:
         """Where the verdicts flip over the drawn parameters (None without draws)."""
+        if "conditions" not in self._cache:
+            self._cache["conditions"] = self._conditions()
+        return self._cache["conditions"]
+
+    def _conditions(self) -> Conditions | None:
         if not self.spec.uncertainty.enabled or self.draws["draw"].nunique() < 2:
             return None
         keys = [d.key for d in self.spec.uncertainty.drawn]
