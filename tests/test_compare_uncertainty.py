@@ -100,7 +100,7 @@ def test_stated_values_are_facts_not_draws(tmp_path, capsys):
         '"diversion.p_join_max" = { low = 0.1, high = 0.2, source = "fit-orders 2026-10" }\n'
         '"market.initial_p_active" = 0.7\n',
     )
-    spec = load_comparison(path, market_overrides={"platforms.tmall.c0_yuan": 150.0})
+    spec = load_comparison(path, market_overrides={"platforms.tmall.take_rate": 0.04})
     drawn = {d.key: d for d in spec.uncertainty.drawn}
     stated = {(s.key, s.where): s for s in spec.uncertainty.stated}
     for key in (
@@ -108,13 +108,13 @@ def test_stated_values_are_facts_not_draws(tmp_path, capsys):
         "market.gross_margin",
         "behaviour.gg_gamma",
         "market.initial_p_active",
-        "platforms.tmall.c0_yuan",
+        "platforms.tmall.take_rate",
     ):
         assert key not in drawn and key not in spec.draw_table, key
     assert stated[("outreach.p_response", "[market] set")].value == 0.01
     assert stated[("market.gross_margin", "strategy 'persona'")].value == 0.5
     assert stated[("behaviour.gg_gamma", "[uncertainty]")].source == "order export 2026"
-    assert stated[("platforms.tmall.c0_yuan", "--set")].value == 150.0
+    assert stated[("platforms.tmall.take_rate", "--set")].value == 0.04
     # An [uncertainty] value is applied to every strategy's market; a strategy's own to itself.
     for s in spec.strategies:
         assert s.scenario.behaviour.gg_gamma == 60.0
@@ -143,7 +143,7 @@ def test_stated_values_are_facts_not_draws(tmp_path, capsys):
                 "1",
                 "--no-plots",
                 "--set",
-                "platforms.tmall.c0_yuan=150.0",
+                "platforms.tmall.take_rate=0.04",
                 "--out",
                 str(out),
             ]
