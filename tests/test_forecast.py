@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from model.api import simulate
-from model.calibration.forecast import FORECAST_METRICS, QUANTILES, bands
 from model.calibration.posterior import draw_parameters
+from model.calibration.replicates import FORECAST_METRICS, QUANTILES, bands
 from model.cli import main
 from model.scenario import load_scenario
 from model.seeds import replicate_seed
@@ -23,8 +23,22 @@ MONTHS, REPLICATES, SEED = 3, 9, 21
 
 
 def _forecast(out: Path, *extra: str) -> int:
-    return main(["forecast", str(SMALL), "--months", str(MONTHS), "--replicates",
-                 str(REPLICATES), "--seed", str(SEED), "--out", str(out), "--no-progress", *extra])
+    return main(
+        [
+            "forecast",
+            str(SMALL),
+            "--months",
+            str(MONTHS),
+            "--replicates",
+            str(REPLICATES),
+            "--seed",
+            str(SEED),
+            "--out",
+            str(out),
+            "--no-progress",
+            *extra,
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +69,8 @@ def test_forecast_writes_bands_and_fan_chart(plain, capsys):
 def test_first_month_median_equals_separate_runs_with_the_same_seeds(plain):
     scenario = load_scenario(SMALL)
     pools = [
-        simulate(scenario, seed=replicate_seed(SEED, i), days=30 * MONTHS).daily["n_private"]
+        simulate(scenario, seed=replicate_seed(SEED, i), days=30 * MONTHS)
+        .daily["n_private"]
         .iloc[29]
         for i in range(REPLICATES)
     ]
@@ -102,8 +117,9 @@ def test_posterior_draws_are_seeded_and_follow_the_weights():
 
 
 def test_bands_quantiles_are_numpys():
-    runs = pd.DataFrame({"replicate": [0, 1, 2, 3], "month": 1, "metric": "orders",
-                         "value": [4.0, 1.0, 3.0, 2.0]})
+    runs = pd.DataFrame(
+        {"replicate": [0, 1, 2, 3], "month": 1, "metric": "orders", "value": [4.0, 1.0, 3.0, 2.0]}
+    )
     row = bands(runs, ("orders",)).iloc[0]
     assert (row["p05"], row["p25"], row["p50"], row["p75"], row["p95"]) == pytest.approx(
         (1.15, 1.75, 2.5, 3.25, 3.85)
@@ -114,8 +130,10 @@ def test_bands_quantiles_are_numpys():
     ("args", "fragments"),
     [
         (["--posterior", "nowhere"], ["nowhere: no posterior.csv here"]),
-        (["--posterior", str(SERIES / "posterior_bad_key")],
-         ["a draw does not fit", "did you mean 'p_join_max'?"]),
+        (
+            ["--posterior", str(SERIES / "posterior_bad_key")],
+            ["a draw does not fit", "did you mean 'p_join_max'?"],
+        ),
         (["--months", "200"], ["--months 200: at most 121"]),
         (["--set", "outreach.pushes_per_wek=3"], ["did you mean 'pushes_per_week'?"]),
     ],
