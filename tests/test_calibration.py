@@ -12,18 +12,24 @@ import pytest
 
 from model.api import simulate
 from model.calibration.abc import SeriesModel, check_params, run_abc, simulation_seed
-from model.calibration.posterior import posterior_table, summarise, weighted_quantile
+from model.calibration.posterior import (
+    draw_parameters,
+    posterior_table,
+    summarise,
+    weighted_quantile,
+)
 from model.calibration.series import (
     MonthlySeries,
     monthly_metrics,
     read_series,
     simulated_series,
 )
-from model.calibration.spec import default_params, parse_param
+from model.calibration.spec import ParamRange, default_params, param_ranges, parse_param
 from model.cli import main
 from model.errors import InputError
 from model.execution import open_executor
-from model.scenario import apply_overrides, resolve_raw
+from model.scenario import apply_overrides, load_scenario, resolve_raw
+from model.seeds import replicate_seed
 from tests.conftest import BASELINE, baseline_with
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -268,6 +274,66 @@ def test_calibrate_resumes_from_the_last_finished_generation(tmp_path, capsys):
     code = _calibrate(series, out, "--populations", "3", "--workers", "1", "--seed", "4")
     assert code == 2
     assert "was started with a different --seed" in capsys.readouterr().err
+
+
+def test_a_changed_scenario_is_named_once_in_the_refusal(tmp_path, capsys):
+    series = tmp_path / "series.csv"
+    _write_small_series(series)
+    out = tmp_path / "cal"
+    assert _calibrate(series, out, "--populations", "1", "--workers", "1") == 0
+    capsys.readouterr()
+    code = _calibrate(series, out, "--populations", "1", "--set", "outreach.pushes_per_week=3")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "was started with a different scenario (file or --set); a calibration" in err
+
+
+def test_calibrate_function_returns_what_the_command_writes(tmp_path):
+    """``from model import calibrate``: the same posterior as the CLI, and its files."""
+    from model import calibrate, forecast
+
+    series = tmp_path / "series.csv"
+    _write_small_series(series)
+    assert _calibrate(series, tmp_path / "cli", "--populations", "1", "--workers", "1") == 0
+    cal = calibrate(
+        SMALL,
+        series,
+        out=tmp_path / "lib",
+        populations=1,
+        population_size=8,
+        predictive_draws=4,
+        seed=3,
+        workers=1,
+    )
+    cli_posterior = pd.read_csv(tmp_path / "cli" / "posterior.csv")
+    pd.testing.assert_frame_equal(cal.to_frame(), cli_posterior)
+    pd.testing.assert_frame_equal(cal.to_frame(), pd.read_csv(tmp_path / "lib" / "posterior.csv"))
+    summary = cal.summary()
+    record = json.loads((tmp_path / "lib" / "posterior.json").read_text())
+    assert list(summary.index) == list(record["parameters"])
+    for key, row in summary.iterrows():
+        assert row["median"] == record["parameters"][key]["median"]
+        assert row["prior_low"] <= row["q05"] <= row["median"] <= row["q95"] <= row["prior_high"]
+    assert len(cal.plot().axes) >= len(cal.series.columns)
+    # A forecast takes the result itself as its posterior: replicate i uses draw i.
+    fc = forecast(SMALL, months=1, replicates=3, seed=5, posterior=cal, workers=1)
+    assert fc.record["posterior"] == str(cal.out)
+    draw = draw_parameters(cal.posterior, 3, 5)[0]
+    scenario = load_scenario(SMALL, draw)
+    first = simulate(scenario, seed=replicate_seed(5, 0), days=30).daily["n_private"].iloc[29]
+    runs = fc.to_frame()
+    pool = runs[(runs["replicate"] == 0) & (runs["metric"] == "n_private")]["value"]
+    assert pool.tolist() == [first]
+
+
+def test_param_ranges_from_a_mapping_are_checked_like_the_option():
+    assert param_ranges({"referral.p_convert": (0, 0.2)}) == [
+        ParamRange("referral.p_convert", 0.0, 0.2)
+    ]
+    with pytest.raises(InputError, match="LOW = 0.3 must be below HIGH = 0.1"):
+        param_ranges({"referral.p_convert": (0.3, 0.1)})
+    with pytest.raises(InputError, match="expected \\(LOW, HIGH\\), two numbers"):
+        param_ranges({"referral.p_convert": 0.3})
 
 
 def test_calibration_is_the_same_in_process_and_on_a_local_pool(tmp_path):

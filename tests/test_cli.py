@@ -1,5 +1,9 @@
-"""The CLI's plumbing: a parser that loads no simulator, the shared execution options, a closed
-pipe, progress only on a terminal, and the warning for an order export too small to fit."""
+"""The CLI's plumbing: cheap parsers, shared options, closed pipes, progress, tiny data.
+
+Building the parser loads no simulator; the execution options are checked while parsing; a
+closed pipe ends quietly; progress shows only on a terminal; fit-orders warns when an order
+export is too small to fit.
+"""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ import pytest
 
 from model.api import simulate
 from model.calibration.posterior import draw_parameters
-from model.calibration.replicates import FORECAST_METRICS, QUANTILES, bands
+from model.calibration.replicates import QUANTILES, bands
+from model.calibration.spec import FORECAST_METRICS
 from model.cli import main
 from model.scenario import load_scenario
 from model.seeds import replicate_seed
@@ -105,6 +106,28 @@ def test_posterior_draws_widen_the_bands(plain, tmp_path, capsys):
     runs = pd.read_parquet(out / "forecast_runs.parquet")
     first = runs[(runs["replicate"] == 0) & (runs["metric"] == "n_private")]
     assert first["value"].tolist() == daily["n_private"].iloc[[29, 59, 89]].tolist()
+
+
+def test_forecast_function_gives_the_commands_bands_and_files(plain, tmp_path):
+    """``from model import forecast``: the bands the command wrote, then the same files."""
+    from model import forecast
+    from model.calibration.forecasting import FILES
+
+    fc = forecast(SMALL, months=MONTHS, replicates=REPLICATES, seed=SEED, workers=1)
+    pd.testing.assert_frame_equal(fc.bands, pd.read_csv(plain / "forecast_bands.csv"))
+    pd.testing.assert_frame_equal(fc.to_frame(), pd.read_parquet(plain / "forecast_runs.parquet"))
+    summary = fc.summary()
+    assert list(summary.columns) == ["metric", "month", "p05", "p50", "p95"]
+    assert sorted(set(summary["month"])) == [1, 3]  # month 1 and the last
+    row = summary[(summary["metric"] == "orders") & (summary["month"] == 3)].iloc[0]
+    band = fc.bands[(fc.bands["metric"] == "orders") & (fc.bands["month"] == 3)].iloc[0]
+    assert (row["p05"], row["p50"], row["p95"]) == (band["p05"], band["p50"], band["p95"])
+    assert len(fc.plot().axes) >= len(FORECAST_METRICS)
+    written = fc.write(tmp_path / "lib")
+    assert sorted(p.name for p in written.iterdir() if not p.name.startswith(".")) == sorted(FILES)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(written / "forecast_bands.csv"), pd.read_csv(plain / "forecast_bands.csv")
+    )
 
 
 def test_posterior_draws_are_seeded_and_follow_the_weights():
