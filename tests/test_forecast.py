@@ -122,6 +122,9 @@ def test_forecast_function_gives_the_commands_bands_and_files(plain, tmp_path):
     row = summary[(summary["metric"] == "orders") & (summary["month"] == 3)].iloc[0]
     band = fc.bands[(fc.bands["metric"] == "orders") & (fc.bands["month"] == 3)].iloc[0]
     assert (row["p05"], row["p50"], row["p95"]) == (band["p05"], band["p50"], band["p95"])
+    text = fc.summary(formatted=True).set_index(["metric", "month"])
+    assert "¥" in text.at[("cum_contribution", 3), "p50"]
+    assert text.at[("orders", 3), "p50"] == f"{band['p50']:,.0f}"  # a count, no unit sign
     assert len(fc.plot().axes) >= len(FORECAST_METRICS)
     written = fc.write(tmp_path / "lib")
     assert sorted(p.name for p in written.iterdir() if not p.name.startswith(".")) == sorted(FILES)

@@ -36,6 +36,8 @@ from model.calibration.spec import (
 )
 from model.errors import InputError
 from model.execution import open_executor
+from model.formatting import format_value
+from model.kpis import KPIS
 from model.outputs import OutputDir, claim_output_dir, publish, write_json
 from model.resources import (
     MAX_REPLICATES,
@@ -79,12 +81,15 @@ class ForecastResult:
             ", posterior draws" if r["posterior"] else ""
         )
 
-    def summary(self, months: Iterable[int] | None = None) -> pd.DataFrame:
+    def summary(
+        self, months: Iterable[int] | None = None, *, formatted: bool = False
+    ) -> pd.DataFrame:
         """Median and 90% band of each KPI at a few months (the bands table has them all).
 
         Args:
             months: the months to show; default 1, 3, 6, 12, 24, 36 within the horizon, and
                 the last.
+            formatted: the values as text in their units (``−¥1.2M``, ``8,414``).
 
         Returns:
             ``metric, month, p05, p50, p95``, metrics in forecast order.
@@ -93,7 +98,14 @@ class ForecastResult:
         if months is None:
             months = sorted({m for m in (*SUMMARY_MONTHS, last) if m <= last})
         table = self.bands[self.bands["month"].isin(list(months))]
-        return table[["metric", "month", "p05", "p50", "p95"]].reset_index(drop=True)
+        table = table[["metric", "month", "p05", "p50", "p95"]].reset_index(drop=True)
+        if formatted:
+            for col in ("p05", "p50", "p95"):
+                table[col] = [
+                    format_value(value, metric_unit(metric), compact=True)
+                    for metric, value in zip(table["metric"], table[col], strict=True)
+                ]
+        return table
 
     def to_frame(self) -> pd.DataFrame:
         """Every replicate's monthly values: ``replicate, month, metric, value``."""
@@ -232,6 +244,12 @@ def forecast(
     if claim is not None:
         result.write(claim)
     return result
+
+
+def metric_unit(metric: str) -> str:
+    """A monthly metric's unit from the KPI registry; a running total has its flow's unit."""
+    kpi = KPIS.get(metric.removeprefix("cum_"))
+    return kpi.unit if kpi is not None else "count"  # joins, unfollows: people a month
 
 
 def _posterior_table(posterior: Posterior) -> tuple[pd.DataFrame, str, Path | None]:

@@ -85,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
         progress=shows_progress(args),
         command=command_line(args),
     )
-    print_summary(result.summary())
+    print_summary(result.summary(formatted=True))
     record = result.record
     source = f" with posterior draws from {record['posterior']}" if record["posterior"] else ""
     print(
@@ -97,22 +97,18 @@ def main(args: argparse.Namespace) -> int:
 
 
 def print_summary(table) -> None:
-    """Median and 90% band per KPI at a few months, each in its unit (¥, people, orders)."""
-    from model.formatting import format_value
-    from model.kpis import KPIS
-
-    months = sorted(set(table["month"]))
-    print("KPI: median [90% band] at month " + ", ".join(map(str, months)))
-    width = max(len(m) for m in table["metric"])
-    for metric, block in table.groupby("metric", sort=False):
-        unit = KPIS[metric.removeprefix("cum_")].unit  # a running total has its flow's unit
-
-        def show(value: float, unit: str = unit) -> str:
-            return format_value(value, unit, compact=True)
-
-        block = block.set_index("month")
-        cells = [
-            f"{show(block.at[m, 'p50'])} [{show(block.at[m, 'p05'])}, {show(block.at[m, 'p95'])}]"
-            for m in months
-        ]
-        print(f"  {metric:<{width}}  " + "   ".join(cells))
+    """Median and 90% band per KPI at a few months (``ForecastResult.summary(formatted=True)``)."""
+    months = list(dict.fromkeys(table["month"]))
+    cells = {
+        (row.metric, row.month): f"{row.p50} [{row.p05}, {row.p95}]" for row in table.itertuples()
+    }
+    metrics = list(dict.fromkeys(table["metric"]))
+    width = {m: max(len(cells[k, m]) for k in metrics) for m in months}
+    name = max(map(len, metrics))
+    print(
+        f"{'median [90% band]':<{name}}  "
+        + "   ".join(f"{'month ' + str(m):>{width[m]}}" for m in months)
+    )
+    for metric in metrics:
+        line = "   ".join(f"{cells[metric, m]:>{width[m]}}" for m in months)
+        print(f"{metric:<{name}}  {line}")
