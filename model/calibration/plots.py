@@ -40,8 +40,10 @@ def _axes(ax, metric: str) -> None:
     """Whole months on x (never 1.5); on y money as ¥k / ¥M, counts with separators."""
     ax.set_xlabel("month (30 days)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    show = yuan if metric in MONEY else count
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: show(v, compact=True)))
+    if metric in MONEY:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: yuan(v, compact=True)))
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: count(v)))
 
 
 def posterior_predictive(
