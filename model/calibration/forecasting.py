@@ -102,7 +102,7 @@ class ForecastResult:
         if formatted:
             for col in ("p05", "p50", "p95"):
                 table[col] = [
-                    format_value(value, metric_unit(metric), compact=True)
+                    _shown(value, metric_unit(metric))
                     for metric, value in zip(table["metric"], table[col], strict=True)
                 ]
         return table
@@ -244,6 +244,11 @@ def forecast(
     if claim is not None:
         result.write(claim)
     return result
+
+
+def _shown(value: float, unit: str) -> str:
+    # Quantiles interpolate between replicates; people and orders are shown whole all the same.
+    return format_value(round(value) if unit == "count" else value, unit, compact=True)
 
 
 def metric_unit(metric: str) -> str:
