@@ -30,9 +30,9 @@ from model.errors import InputError
 from model.execution import open_executor
 from model.scenario import apply_overrides, load_scenario, resolve_raw
 from model.seeds import replicate_seed
-from tests.conftest import BASELINE, baseline_with
 
 ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
 SERIES = ROOT / "tests" / "data" / "series"
 SMALL = ROOT / "tests" / "data" / "scenarios" / "small.toml"
 
@@ -198,8 +198,8 @@ def test_weighted_quantile_matches_the_plain_median_with_equal_weights():
 
 
 def _write_small_series(path: Path, months: int = 2) -> None:
-    scenario = baseline_with(
-        market__size=20_000, market__initial_public=1_000, sim__days=30 * months
+    scenario = load_scenario(
+        BASELINE, {"market.size": 20_000, "market.initial_public": 1_000, "sim.days": 30 * months}
     )
     simulated_series(simulate(scenario, seed=11).daily, months).to_csv(path, index=False)
 
@@ -364,9 +364,7 @@ def test_calibration_recovers_known_private_domain_parameters(tmp_path):
     overrides = {"market.size": 30_000, "market.initial_public": 1_500, "sim.days": 180}
     raw = apply_overrides(resolve_raw(BASELINE), overrides)
     raw["name"] = "recovery"
-    truth_scenario = baseline_with(
-        **{k.replace(".", "__"): v for k, v in {**overrides, **TRUTH}.items()}
-    )
+    truth_scenario = load_scenario(BASELINE, {**overrides, **TRUTH})
     observed = monthly_metrics(
         simulate(truth_scenario, seed=7).daily, 6, ("n_private", "joins", "unfollows", "orders")
     )
