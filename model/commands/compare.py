@@ -7,11 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from model.commands.common import add_overwrite_argument, positive_int, require_file
-from model.commands.experiment_args import (
-    add_progress_argument,
-    add_scale_argument,
-    shared_overrides,
+from model.commands.experiment_args import add_scale_argument, shared_overrides
+from model.commands.options import (
+    add_execution_arguments,
+    add_overwrite_argument,
+    positive_int,
+    require_file,
     shows_progress,
 )
 
@@ -46,14 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="no draws: every strategy on the base market only, the noise-only comparison",
     )
-    p.add_argument(
-        "--seed", type=int, help="root seed (default: the file's root_seed, else the base's)"
-    )
-    p.add_argument(
-        "--workers", type=positive_int, help="local processes (default: every core; 1: in-process)"
-    )
-    p.add_argument(
-        "--scheduler", help="Dask scheduler address (tcp://HOST:PORT) instead of --workers"
+    add_execution_arguments(
+        p, retries=True, seed_default="the file's root_seed, else the base's sim.seed"
     )
     p.add_argument(
         "--set",
@@ -69,7 +64,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output directory (default: out/<comparison name>)")
     add_overwrite_argument(p)
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    add_progress_argument(p)
     p.set_defaults(func=main)
 
 
@@ -106,6 +100,7 @@ def main(args: argparse.Namespace) -> int:
             spec,
             workers=args.workers,
             scheduler=args.scheduler,
+            retries=args.retries,
             progress=shows_progress(args),
             store=runs,
             log=print,

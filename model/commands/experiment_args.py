@@ -1,26 +1,11 @@
-"""Arguments shared by the experiment commands (``compare``, ``sweep``, ``sensitivity``)."""
+"""Options of ``compare`` and ``sweep`` beyond the shared ones of :mod:`model.commands.options`."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from model.scenario import parse_set
-
-
-def add_progress_argument(parser: argparse.ArgumentParser) -> None:
-    """``--no-progress``. A bar is drawn only on a terminal, never into a redirected log."""
-    parser.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="no progress bar (there is none anyway when stderr is not a terminal)",
-    )
-
-
-def shows_progress(args: argparse.Namespace) -> bool:
-    """Draw a progress bar: asked for, and stderr is a terminal (tqdm's ``disable=None``)."""
-    return not args.no_progress and sys.stderr.isatty()
+from model.commands.options import set_overrides
 
 
 def add_scale_argument(parser: argparse.ArgumentParser) -> None:
@@ -33,9 +18,11 @@ def add_scale_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def scale_override(args: argparse.Namespace) -> dict[str, Any]:
+    """``--scale F`` as the override ``{"market.scale": F}`` (empty without it)."""
+    return {} if args.scale is None else {"market.scale": args.scale}
+
+
 def shared_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``--set`` pairs (and ``--scale``) as dotted-key overrides of the shared market."""
-    overrides = dict(parse_set(item) for item in args.overrides)
-    if getattr(args, "scale", None) is not None:
-        overrides["market.scale"] = args.scale
-    return overrides
+    """The ``--set`` pairs and ``--scale`` as dotted-key overrides of the shared market."""
+    return {**set_overrides(args), **scale_override(args)}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from model.commands.experiment_args import shows_progress
-from model.commands.sweep import add_execution_arguments, claim_for, resume_hint
+from model.commands.options import shows_progress
+from model.commands.sweep import add_sweep_arguments, claim_for, resume_hint
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SPEC.toml",
         help="spec with ranges, e.g. scenarios/sweeps/sensitivity_market.toml",
     )
-    add_execution_arguments(p)
+    add_sweep_arguments(p)
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
     p.set_defaults(func=run)
 
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from model.sweep.sensitivity import run_sensitivity
     from model.sweep.spec import load_spec
 
-    spec = load_spec(args.spec, kind="sensitivity")
+    spec = load_spec(args.spec, kind="sensitivity", root_seed=args.seed)
     out, claim = claim_for(args, spec, "sensitivity")
     with resume_hint(out):
         result = run_sensitivity(

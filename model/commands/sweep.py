@@ -7,45 +7,25 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from model.commands.common import add_overwrite_argument, non_negative_int, positive_int
-from model.commands.experiment_args import (
-    add_progress_argument,
-    add_scale_argument,
+from model.commands.experiment_args import add_scale_argument, scale_override
+from model.commands.options import (
+    add_execution_arguments,
+    add_overwrite_argument,
     shows_progress,
 )
 
 DEFAULT_OUT = "out/sweeps"
 
 
-def add_execution_arguments(p: argparse.ArgumentParser) -> None:
-    """``--workers``, ``--scheduler``, ``--retries``, ``--out``: shared with ``sensitivity``."""
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=positive_int,
-        metavar="N",
-        help="local processes (1: in-process; default: every core)",
-    )
-    where.add_argument(
-        "--scheduler",
-        metavar="tcp://HOST:PORT",
-        help="run on a Dask cluster through its scheduler address instead of local processes",
-    )
-    p.add_argument(
-        "--retries",
-        type=non_negative_int,
-        default=2,
-        metavar="K",
-        help="resubmissions of a run whose worker died (a run that raises is recorded, not "
-        "retried) (2)",
-    )
+def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
+    """Where runs execute, the seed, ``--out`` and ``--overwrite``: shared with ``sensitivity``."""
+    add_execution_arguments(p, retries=True, seed_default="the spec's root_seed")
     p.add_argument(
         "--out",
         metavar="DIR",
         help=f"results directory; running again resumes it ({DEFAULT_OUT}/<spec name>)",
     )
     add_overwrite_argument(p)
-    add_progress_argument(p)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SPEC.toml",
         help="sweep spec, e.g. scenarios/sweeps/outreach_vs_incentive.toml",
     )
-    add_execution_arguments(p)
+    add_sweep_arguments(p)
     add_scale_argument(p)
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
     p.set_defaults(func=run)
@@ -76,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from model.sweep.runner import run_sweep
     from model.sweep.spec import load_spec
 
-    scale = {"market.scale": args.scale} if args.scale is not None else None
-    spec = load_spec(args.spec, kind="sweep", overrides=scale)
+    spec = load_spec(args.spec, kind="sweep", overrides=scale_override(args), root_seed=args.seed)
     out, claim = claim_for(args, spec, "sweep")
     with resume_hint(out):
         result = run_sweep(

@@ -292,6 +292,7 @@ def run_comparison(
     seed: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    retries: int = 2,
     market_overrides: dict[str, Any] | None = None,
     out: str | Path | None = None,
     progress: bool = False,
@@ -308,6 +309,7 @@ def run_comparison(
         seed: the root seed; overrides the file's ``root_seed``.
         workers: 1 in-process; N a local pool; None every core.
         scheduler: a Dask scheduler address instead of local workers.
+        retries: resubmissions of a run whose worker died (a run that raises is data).
         market_overrides: dotted-key overrides of the shared market (``--set``), e.g.
             ``{"market.size": 20_000, "sim.days": 180}`` for a quick look; not drawn.
         out: when given, write every output file (Parquet, CSV, PNG, report.html) there.
@@ -369,6 +371,7 @@ def run_comparison(
             prepare=runs.open,
             workers=workers,
             scheduler=scheduler,
+            retries=retries,
             progress=label,
         )
         result = _result(spec, engine.outcomes(plan, runs.store, series=True))

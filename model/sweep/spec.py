@@ -113,7 +113,11 @@ class SweepSpec:
 
 
 def load_spec(
-    path: str | Path, *, kind: str = "sweep", overrides: dict[str, Any] | None = None
+    path: str | Path,
+    *,
+    kind: str = "sweep",
+    overrides: dict[str, Any] | None = None,
+    root_seed: int | None = None,
 ) -> SweepSpec:
     """Read and validate a sweep or sensitivity spec.
 
@@ -122,6 +126,7 @@ def load_spec(
         kind: ``"sweep"`` or ``"sensitivity"`` (which needs ranges only, and takes
             ``[sensitivity]`` or its defaults).
         overrides: dotted-key overrides of every point from the command line (``--scale``).
+        root_seed: overrides the spec's ``root_seed`` (``--seed``).
 
     Returns:
         The spec, with the base scenario resolved and every swept key checked against the
@@ -206,7 +211,7 @@ def load_spec(
             f"{', '.join(RUN_FUNCTIONS)} (a data file never chooses code to import)",
             file=src,
         )
-    seed = spec.root_seed
+    seed = root_seed if root_seed is not None else spec.root_seed
     if seed is None:
         seed = base.raw.get("sim", {}).get("seed", 42)
     return SweepSpec(
