@@ -14,7 +14,8 @@ import psutil
 import pytest
 
 from model.experiment.store import ResultStore
-from model.sweep.runner import run_sweep, sweep_hash
+from model.sweep.reading import sweep_hash
+from model.sweep.runner import run_sweep
 from model.sweep.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,8 @@ Notebook use::
 The command line does the same: ``python run.py compare FILE``.
 """
 
-from model.compare.runner import ComparisonResult, run_comparison
+from model.compare.result import ComparisonResult
+from model.compare.runner import run_comparison
 from model.compare.spec import DIRECTIONS, KPIS, ComparisonSpec, load_comparison
 from model.compare.summary import ranking, summarise
 

@@ -38,7 +38,7 @@ def write_outputs(
     """Write every file of a comparison into ``out`` (published whole, see above).
 
     Args:
-        result: a :class:`model.compare.runner.ComparisonResult`.
+        result: a :class:`model.compare.result.ComparisonResult`.
         out: the output directory (or one already claimed by the CLI); a directory that is
             not an earlier comparison's output is refused unless ``overwrite``.
         plots: draw the PNG plots (and embed them in the report).

@@ -195,7 +195,7 @@ def write_comparison_plots(result, out_dir: str | Path) -> list[str]:
     """Write the comparison's PNGs into ``out_dir``; return their file names in report order.
 
     Args:
-        result: a :class:`model.compare.runner.ComparisonResult`.
+        result: a :class:`model.compare.result.ComparisonResult`.
         out_dir: an existing directory.
     """
     out_dir = Path(out_dir)

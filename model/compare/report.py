@@ -110,7 +110,7 @@ def render_report(
     """The whole report as one HTML string.
 
     Args:
-        result: a :class:`model.compare.runner.ComparisonResult`.
+        result: a :class:`model.compare.result.ComparisonResult`.
         summary: ``result.summary()``.
         ranking: ``result.ranking()``.
         conditions: ``result.conditions()`` (None without draws).

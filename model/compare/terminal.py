@@ -28,7 +28,7 @@ def comparison_text(result, ranking, verdict: list[str], conditions) -> str:
     """The terminal's account of a comparison.
 
     Args:
-        result: a :class:`model.compare.runner.ComparisonResult`.
+        result: a :class:`model.compare.result.ComparisonResult`.
         ranking: ``result.ranking()``.
         verdict: ``result.verdict()``.
         conditions: ``result.conditions()`` (None without draws).

@@ -10,7 +10,8 @@ Clients of the experiment engine (:mod:`model.experiment`):
 * :func:`load_sweep`: a results directory as a tidy table for notebooks.
 """
 
-from model.sweep.runner import load_sweep, run_sweep, sweep_hash
+from model.sweep.reading import load_sweep, sweep_hash
+from model.sweep.runner import run_sweep
 from model.sweep.sensitivity import run_sensitivity
 from model.sweep.spec import load_spec
 

@@ -18,7 +18,8 @@ from model import formatting as fmt
 from model.experiment.store import read_manifest
 from model.kpis import KPIS
 from model.outputs import atomic_write
-from model.sweep.runner import load_sweep, point_summary
+from model.sweep.analysis import point_summary
+from model.sweep.reading import load_sweep
 
 
 def _save(fig: Figure, path: Path) -> Path:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from model._version import __version__
@@ -28,17 +27,17 @@ from model.errors import InputError
 from model.experiment import engine
 from model.experiment.engine import ExecutionReport
 from model.experiment.store import (
-    KPI_PREFIX,
     STORE_FILES,
     ResultStore,
     looks_like_store,
-    read_manifest,
     result_hash,
     write_manifest,
 )
 from model.experiment.tasks import RunTask
 from model.outputs import OutputDir, claim_output_dir, open_output_dir
 from model.scenario import apply_overrides, validate
+from model.sweep.analysis import best_points, market_ranges
+from model.sweep.reading import load_runs, load_sweep
 from model.sweep.spec import SweepSpec
 
 Log = Callable[[str], None]
@@ -215,167 +214,6 @@ def execute_plan(
         progress=plan.spec.name if progress else None,
         reverse=reverse,
     )
-
-
-# --- reading results ---------------------------------------------------------------------------
-
-
-def load_runs(out: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    """The manifest and one wide row per (point, replicate) of the directory's current plan."""
-    manifest = read_manifest(out)
-    index = pd.DataFrame(
-        [
-            {
-                "run_key": key,
-                "point": p["point"],
-                "replicate": rep,
-                "seed": p["root_seed"],
-                **{k: p["params"].get(k) for k in manifest["params"]},
-            }
-            for p in manifest["points"]
-            for rep, key in enumerate(p["runs"])
-        ]
-    )
-    stored = ResultStore(out).read()
-    stored = stored.drop(columns=[c for c in ("root_seed", "replicate", "seed") if c in stored])
-    runs = index.merge(stored, on="run_key", how="left")
-    runs["status"] = runs["status"].fillna("missing")
-    return manifest, runs
-
-
-def load_sweep(
-    out: str | Path, *, wide: bool = False, metrics: list[str] | str | None = None
-) -> pd.DataFrame:
-    """The results of a sweep (or sensitivity) directory as a tidy table, for notebooks.
-
-    Long format (default), one row per run and metric::
-
-        run_key, point, replicate, seed, <one column per swept parameter, by dotted key>,
-        status, error, metric, value
-
-    ``seed`` is the root seed; the run drew from ``replicate_seed(seed, replicate)``. ``status``
-    is ``ok``, ``error`` (the run raised; ``value`` is NaN and ``error`` says why), ``lost`` or
-    ``missing`` (not run yet). ``wide=True`` gives one row per run with a column per metric.
-
-    Args:
-        out: the ``--out`` directory of ``run.py sweep`` / ``run.py sensitivity``.
-        wide: one row per run instead of one per run and metric.
-        metrics: KPI names to include; default the spec's ``kpis``; ``"all"`` every stored KPI.
-    """
-    manifest, runs = load_runs(out)
-    if metrics == "all":
-        names = sorted(c[len(KPI_PREFIX) :] for c in runs.columns if c.startswith(KPI_PREFIX))
-    else:
-        names = list(metrics or manifest["kpis"])
-    for name in names:
-        if f"{KPI_PREFIX}{name}" not in runs:
-            runs[f"{KPI_PREFIX}{name}"] = float("nan")
-    ids = ["run_key", "point", "replicate", "seed", *manifest["params"], "status", "error"]
-    wide_frame = runs[ids + [f"{KPI_PREFIX}{n}" for n in names]].rename(
-        columns={f"{KPI_PREFIX}{n}": n for n in names}
-    )
-    if wide:
-        return wide_frame.sort_values(["point", "replicate"]).reset_index(drop=True)
-    long = wide_frame.melt(id_vars=ids, value_vars=names, var_name="metric", value_name="value")
-    return long.sort_values(["point", "replicate", "metric"]).reset_index(drop=True)
-
-
-def sweep_hash(out: str | Path) -> str:
-    """The result hash of the directory's current plan (see ``store.result_hash``)."""
-    _, runs = load_runs(out)
-    return result_hash(runs.drop_duplicates("run_key"))
-
-
-def point_summary(wide: pd.DataFrame, params: list[str], kpi: str) -> pd.DataFrame:
-    """Per point: mean, median and the 10–90% band of a KPI over replicates that finished."""
-    ok = wide[wide["status"] == "ok"]
-    grouped = ok.groupby("point")[kpi]
-    summary = pd.DataFrame(
-        {
-            "mean": grouped.mean(),
-            "median": grouped.median(),
-            "p10": grouped.quantile(0.1),
-            "p90": grouped.quantile(0.9),
-            "n": grouped.count(),
-        }
-    )
-    first = wide.drop_duplicates("point").set_index("point")[params]
-    return first.join(summary, how="left")
-
-
-def best_points(out: str | Path, top: int = 1) -> pd.DataFrame:
-    """The best lever setting per ranked KPI, by the mean over replicates (and market points).
-
-    Only levers are choices: over a grid of levers the best point; when market parameters are
-    swept too, the lever setting whose mean over the market points is best (their columns are
-    left out). Empty when the sweep varies no lever. Neutral KPIs are never ranked.
-    """
-    manifest = read_manifest(out)
-    wide = load_sweep(out, wide=True)
-    market = set(manifest.get("market_params", []))
-    levers = [p for p in manifest["params"] if p not in market]
-    rows = []
-    if not levers:
-        return pd.DataFrame(rows)
-    for kpi in manifest["kpis"]:
-        way = manifest.get("directions", {}).get(kpi, "higher")
-        if way == "neutral":
-            continue
-        table = point_summary(wide, manifest["params"], kpi).dropna(subset=["mean"])
-        if table.empty:
-            continue
-        if market:
-            table = (
-                table.groupby(levers, sort=False)
-                .agg(
-                    mean=("mean", "mean"),
-                    p10=("mean", lambda s: s.quantile(0.1)),
-                    p90=("mean", lambda s: s.quantile(0.9)),
-                    n=("n", "sum"),
-                )
-                .reset_index()
-            )
-            table.index = pd.Index([None] * len(table), name="point")
-        table = table.sort_values("mean", ascending=(way == "lower")).head(top)
-        for point, row in table.iterrows():
-            rows.append({"kpi": kpi, "direction": way, "point": point, **row.to_dict()})
-    return pd.DataFrame(rows)
-
-
-def market_ranges(out: str | Path) -> pd.DataFrame:
-    """Per KPI, the range of the point means over the market points, and what moves them.
-
-    Each swept market parameter's Spearman rank correlation with the point means (−1…1: how
-    strongly and which way it moves the KPI). Empty when no market parameter is swept.
-    """
-    from scipy.stats import spearmanr
-
-    manifest = read_manifest(out)
-    market = list(manifest.get("market_params", []))
-    if not market:
-        return pd.DataFrame()
-    wide = load_sweep(out, wide=True)
-    rows = []
-    for kpi in manifest["kpis"]:
-        table = point_summary(wide, manifest["params"], kpi).dropna(subset=["mean"])
-        if len(table) < 2:
-            continue
-        means = table["mean"].to_numpy(float)
-        row: dict[str, Any] = {
-            "kpi": kpi,
-            "min": float(means.min()),
-            "p10": float(np.quantile(means, 0.1)),
-            "median": float(np.median(means)),
-            "p90": float(np.quantile(means, 0.9)),
-            "max": float(means.max()),
-            "n_points": len(means),
-        }
-        for key in market:
-            x = pd.to_numeric(table[key], errors="coerce").to_numpy(float)
-            constant = np.ptp(x) == 0 or np.ptp(means) == 0
-            row[key] = np.nan if constant else float(spearmanr(x, means).statistic)
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 @dataclass

@@ -25,7 +25,8 @@ import pandas as pd
 
 from model.experiment.design import SAMPLER_SPAWN_KEY
 from model.outputs import OutputDir, atomic_write
-from model.sweep.runner import Log, build_plan, execute_plan, load_sweep
+from model.sweep.reading import load_sweep
+from model.sweep.runner import Log, build_plan, execute_plan
 from model.sweep.spec import Param, SweepSpec
 
 DUMMY = "dummy"
