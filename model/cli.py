@@ -18,6 +18,7 @@ from model.errors import InputError
 COMMAND_MODULES = [
     "model.commands.run",
     "model.commands.validate",
+    "model.commands.params",
     "model.commands.fit_orders",
     "model.commands.sweep",
     "model.commands.sensitivity",

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from model.kpis import KPIS
 from model.ledger import COST_LINES, LINES
 from model.population import (
     NEVER,
@@ -49,37 +50,9 @@ CUMULATIVE = ("cum_revenue", "cum_cost_marketing", "cum_contribution")
 DAILY_METRICS = ("day", *STOCKS, *FLOWS, *MONEY, *CUMULATIVE)
 
 
-# Which way is better, for every KPI a comparison or sweep may rank or summarise. Explicit on
-# purpose: a KPI missing here is an error, not a silent "higher is better" (a cost ranked
-# upside down is exactly the mistake this table exists to prevent).
-KPI_DIRECTIONS: dict[str, str] = {
-    "contribution": "higher",
-    "roi": "higher",
-    "revenue": "higher",
-    "cost_marketing": "lower",  # the same contribution for less spend is better
-    "cac_paid": "lower",
-    "cost_per_private_member": "lower",
-    "repurchase_rate_30d": "higher",
-    "repurchase_rate_90d": "higher",
-    "repurchase_rate_180d": "higher",
-    "repeat_customer_share": "higher",
-    "ltv_180": "higher",
-    "ltv_365": "higher",
-    "payback_day": "lower",
-    "share_private_gmv": "higher",
-    "unfollows_per_1000_pushes": "lower",
-    "k_factor": "higher",
-    "n_prospect": "lower",  # prospects left unconverted
-    "n_public": "higher",
-    "n_private": "higher",
-    "n_lapsed": "lower",
-    "n_active": "higher",
-    "cum_new_paid": "higher",
-    "cum_new_diverted": "higher",
-    "cum_new_referred": "higher",
-    "cum_new_unfollowed": "lower",
-    "orders": "higher",
-}
+# Which way is better, per KPI: derived from the one registry (model/kpis.py). "neutral" KPIs
+# (descriptive stocks such as n_public) are summarised but never ranked.
+KPI_DIRECTIONS: dict[str, str] = {name: k.direction for name, k in KPIS.items()}
 
 
 class MetricRecorder:

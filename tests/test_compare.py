@@ -100,7 +100,10 @@ def test_strategy_identical_to_reference_differs_by_exactly_zero(tmp_path):
     defined = same["n_pairs"] > 0
     assert defined.sum() >= 10
     assert (diffs[defined].to_numpy() == 0.0).all()
-    assert (same.loc[defined, "p_beats_reference"] == 0.5).all()
+    ranked = defined & (same["direction"] != "neutral")
+    assert (same.loc[ranked, "p_beats_reference"] == 0.5).all()
+    # Descriptive stocks (n_public: neither more nor fewer is better) are never "beaten".
+    assert same.loc[same["direction"] == "neutral", "p_beats_reference"].isna().all()
     # ... and a real change does move things (the test is not vacuous).
     guides = summary[(summary["strategy"] == "guides") & (summary["metric"] == "contribution")]
     assert guides["diff_vs_reference_median"].iloc[0] != 0.0

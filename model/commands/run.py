@@ -14,26 +14,12 @@ from model.commands.common import (
     load_from_args,
     write_json,
 )
+from model.kpis import HEADLINE
 from model.outputs import atomic_output_dir
 from model.plots import write_run_plots
 from model.scenario import scenario_to_toml
 
-HEADLINE_KPIS = (
-    "roi",
-    "contribution",
-    "revenue",
-    "cost_marketing",
-    "cac_paid",
-    "repurchase_rate_90d",
-    "ltv_365",
-    "payback_day",
-    "share_private_gmv",
-    "unfollows_per_1000_pushes",
-    "k_factor",
-    "n_public",
-    "n_private",
-    "n_lapsed",
-)
+HEADLINE_KPIS = HEADLINE  # the registry's headline KPIs (model/kpis.py), in its order
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -14,23 +14,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from model.kpis import HEADLINE, KPIS
 from model.plots import DOMAIN_COLOURS, DOMAIN_COLUMNS, save
 
-# The KPIs in the distribution grid (those a strategist asks about first), when present.
-DISTRIBUTION_KPIS = (
-    "contribution",
-    "roi",
-    "revenue",
-    "cost_marketing",
-    "cac_paid",
-    "cost_per_private_member",
-    "repurchase_rate_90d",
-    "ltv_365",
-    "share_private_gmv",
-    "n_private",
-    "unfollows_per_1000_pushes",
-    "payback_day",
-)
+# The KPIs in the distribution grid: the registry's headline KPIs that have a better direction.
+DISTRIBUTION_KPIS = tuple(k for k in HEADLINE if KPIS[k].direction != "neutral")
 
 
 def _colours(names: Sequence[str]) -> dict[str, str]:

@@ -35,34 +35,17 @@ from pathlib import Path
 from typing import Any
 
 from model.errors import InputError
+from model.kpis import HEADLINE
 from model.metrics import KPI_DIRECTIONS
 from model.scenario import apply_overrides, resolve_raw, validate
 from model.scenario.loader import read_toml
 from model.scenario.schema import Scenario
 
-# The KPIs a comparison summarises by default (all in SimulationResult.summary()).
-KPIS = (
-    "contribution",
-    "roi",
-    "revenue",
-    "cost_marketing",
-    "cac_paid",
-    "cost_per_private_member",
-    "repurchase_rate_90d",
-    "repeat_customer_share",
-    "ltv_365",
-    "payback_day",
-    "share_private_gmv",
-    "unfollows_per_1000_pushes",
-    "k_factor",
-    "n_public",
-    "n_private",
-    "n_lapsed",
-    "orders",
-)
-
-# Which way is better, per KPI: one table for comparisons and sweeps (model/metrics.py).
+# The KPIs a comparison summarises by default, and which way is better for each: both from the
+# KPI registry (model/kpis.py).
+KPIS = HEADLINE
 DIRECTIONS = KPI_DIRECTIONS
+RANKABLE = tuple(k for k, way in DIRECTIONS.items() if way != "neutral")
 
 TOP_KEYS = (
     "name",
@@ -270,10 +253,11 @@ def load_comparison(
                 file=src,
             )
     rank_by = raw.get("rank_by", DEFAULT_RANK_BY)
-    if rank_by not in DIRECTIONS:
-        hint = _did_you_mean(str(rank_by), list(DIRECTIONS))
+    if rank_by not in RANKABLE:
+        hint = _did_you_mean(str(rank_by), list(RANKABLE))
         raise InputError(
-            f"rank_by = {rank_by!r}: not a comparable KPI{hint}; allowed: {', '.join(DIRECTIONS)}",
+            f"rank_by = {rank_by!r}: not a KPI with a better direction{hint}; allowed: "
+            f"{', '.join(RANKABLE)}",
             file=src,
         )
     if rank_by not in kpis:

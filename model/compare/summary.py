@@ -69,15 +69,18 @@ def p_beats(
     Args:
         strategy: the strategy's KPI, one value per replicate.
         reference: the reference's KPI on the same replicates, in the same order.
-        direction: ``"higher"`` or ``"lower"`` is better.
+        direction: ``"higher"`` or ``"lower"`` is better (``"neutral"``: no comparison).
         undefined_is_worst: NaN loses to any defined value (two NaNs tie) instead of dropping
             the pair.
 
     Returns:
-        A share in [0, 1], or NaN when no pair counts.
+        A share in [0, 1], or NaN when no pair counts or the KPI is ``"neutral"`` (descriptive:
+        neither direction is better).
     """
+    if direction == "neutral":
+        return np.nan
     if direction not in ("higher", "lower"):
-        raise ValueError(f"direction = {direction!r}: must be 'higher' or 'lower'")
+        raise ValueError(f"direction = {direction!r}: must be 'higher', 'lower' or 'neutral'")
     a = np.asarray(strategy, dtype=float)
     b = np.asarray(reference, dtype=float)
     if a.shape != b.shape:

@@ -1,21 +1,70 @@
-"""The scenario schema: every parameter the simulator reads, with its unit and allowed range.
+"""The scenario schema: every parameter the simulator reads, defined once.
 
-A scenario is the market (uncertain, not the brand's choice: ``market``, ``behaviour``,
-``platforms``, ``acquisition``, ``shocks``) plus the strategy (the levers: ``budget``,
-``outreach``, ``diversion``, ``referral``, ``operation``). Comparisons and sweeps override
-either side by dotted key. Defaults with their sources and grades live in
-``scenarios/baseline.toml``; the defaults here only make partial test scenarios convenient.
+A scenario is the market (uncertain, not the brand's choice) plus the strategy (the levers).
+Each field below is declared with :func:`param`, which records, beside pydantic's type and
+bounds, the field's **unit**, its **side** (``market``: a fact about customers, platforms and
+prices that the brand does not choose; ``lever``: the brand's choice; ``run``: how the run is
+made), the **grade** and **source** of its default (A = filing, paper or data; B = platform rule
+or large-vendor benchmark; C = company claim via press; D = folklore — sweep it), and, for the
+uncertain ones (C and D, and B where the source is a range), a plausible **range**. This is the
+one home of every default: ``scenarios/baseline.toml`` is generated from it
+(``python -m model.scenario.params --write scenarios/baseline.toml``; a test keeps the two
+identical) and ``python run.py params`` prints it as a table (see :mod:`model.scenario.params`).
 
 Every model forbids unknown keys, so a typo is an error, never a silently ignored setting.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DOMAINS = ("prospect", "public", "private", "lapsed")
+
+Side = Literal["market", "lever", "run"]
+Grade = Literal["A", "B", "C", "D"]
+
+
+def param(
+    default: Any = ...,
+    *,
+    description: str,
+    unit: str = "",
+    side: Side,
+    grade: Grade | None = None,
+    source: str = "",
+    range: tuple[float, float] | None = None,  # noqa: A002 - the word users read
+    log: bool = False,
+    **bounds: Any,
+) -> Any:
+    """A scenario field with its provenance: pydantic's ``Field`` plus unit, side, grade, range.
+
+    Args:
+        default: the baseline value (``...``: required).
+        description: what the field means (shown in error messages and ``run.py params``).
+        unit: the unit of the value ("yuan/day", "share", "days", ...; "" when dimensionless).
+        side: "market" (uncertain facts), "lever" (the brand's choice) or "run".
+        grade: A–D, the strength of the default's source (None for switches and labels).
+        source: where the default comes from.
+        range: a plausible (low, high) for uncertain values; sampled by uncertainty analyses.
+        log: sample ``range`` on a log scale (values spanning an order of magnitude).
+        **bounds: pydantic constraints (``ge``, ``le``, ``gt``, ``lt``) — what is *allowed*,
+            which is wider than what is *plausible*.
+    """
+    if range is not None and not range[0] < range[1]:
+        raise ValueError(f"range {range} must have low < high")
+    extra = {
+        "unit": unit,
+        "side": side,
+        "grade": grade,
+        "source": source,
+        "range": range,
+        "log": log,
+    }
+    if "default_factory" in bounds:
+        return Field(description=description, json_schema_extra=extra, **bounds)
+    return Field(default, description=description, json_schema_extra=extra, **bounds)
 
 
 class Strict(BaseModel):
@@ -27,18 +76,70 @@ class Strict(BaseModel):
 class Sim(Strict):
     """Run settings."""
 
-    days: int = Field(365, ge=1, le=3650, description="horizon in days")
-    seed: int = Field(42, ge=0, description="root seed; replicate seeds are spawned from it")
+    days: int = param(
+        365,
+        description="horizon",
+        unit="days",
+        side="run",
+        ge=1,
+        le=3650,
+        source="DESIGN §2 default",
+    )
+    seed: int = param(
+        42, description="root seed; replicate seeds are spawned from it", side="run", ge=0
+    )
 
 
 class Market(Strict):
     """The addressable market and the brand's starting customer base."""
 
-    size: int = Field(100_000, ge=1, le=200_000_000, description="people in the market")
-    initial_public: int = Field(0, ge=0, description="platform customers at day 0")
-    initial_private: int = Field(0, ge=0, description="private-pool members at day 0")
-    initial_p_active: float = Field(1.0, ge=0, le=1, description="share of the base still active")
-    gross_margin: float = Field(0.5, gt=0, le=1, description="gross profit / revenue")
+    size: int = param(
+        1_000_000,
+        description="people in the market, prospects included",
+        unit="people",
+        side="market",
+        source="scale choice: the team's own addressable market",
+        ge=1,
+        le=200_000_000,
+    )
+    initial_public: int = param(
+        50_000,
+        description="platform customers at day 0",
+        unit="people",
+        side="market",
+        source="scale choice: the team's own customer base",
+        ge=0,
+    )
+    initial_private: int = param(
+        0,
+        description="private-pool members at day 0",
+        unit="people",
+        side="market",
+        source="the private domain starts empty",
+        ge=0,
+    )
+    initial_p_active: float = param(
+        0.6,
+        description="share of the day-0 base still active (BG/NBD 'alive')",
+        unit="share",
+        side="market",
+        grade="D",
+        source="BG/NBD P(alive) of a mature base",
+        range=(0.4, 0.8),
+        ge=0,
+        le=1,
+    )
+    gross_margin: float = param(
+        0.55,
+        description="gross profit / revenue",
+        unit="share",
+        side="market",
+        grade="D",
+        source="FMCG brand; a team knows its own",
+        range=(0.4, 0.7),
+        gt=0,
+        le=1,
+    )
 
     @model_validator(mode="after")
     def _base_fits_market(self) -> Market:
@@ -50,99 +151,399 @@ class Market(Strict):
         return self
 
 
+_FHL = "Fader, Hardie & Lee 2005"
+
+
 class Behaviour(Strict):
     """Buying behaviour: BG/NBD rates and dropout, Gamma-Gamma order values (FHL 2005)."""
 
-    r: float = Field(0.5, gt=0, description="shape of λ ~ Gamma(r, alpha_days)")
-    alpha_days: float = Field(60.0, gt=0, description="rate of λ (days); mean λ = r/alpha_days")
-    a: float = Field(0.8, gt=0, description="p_drop ~ Beta(a, b)")
-    b: float = Field(2.4, gt=0, description="p_drop ~ Beta(a, b)")
-    heterogeneous: bool = Field(True, description="False: every customer has λ = r/alpha_days")
-    dropout: bool = Field(True, description="False: customers never go dormant")
-    gg_p: float = Field(6.25, gt=0, description="order value ~ Gamma(gg_p, ν)")
-    gg_q: float = Field(3.74, gt=1, description="ν ~ Gamma(gg_q, gg_gamma); needs > 1")
-    gg_gamma: float = Field(
-        52.6, gt=0, description="rate of ν; mean order = gg_p·gg_gamma/(gg_q−1)"
+    r: float = param(
+        0.5,
+        description="shape of λ ~ Gamma(r, alpha_days)",
+        side="market",
+        grade="A",
+        source=f"FMCG bought < once per 4 months (Bain/Kantar 2014); "
+        f"CDNOW r 0.243 ({_FHL}); fit yours with fit-orders",
+        gt=0,
     )
-    rel_rate_private: float = Field(1.3, ge=0, description="purchase-rate multiplier in private")
-    rel_drop_private: float = Field(0.7, ge=0, description="dropout multiplier in private")
-    share_private_channel: float = Field(
-        0.6, ge=0, le=1, description="share of members' own orders placed in the private channel"
+    alpha_days: float = param(
+        60.0,
+        description="rate of λ's Gamma; mean λ = r/alpha_days",
+        unit="days",
+        side="market",
+        grade="A",
+        source=f"mean one purchase per 120 days; CDNOW α 4.414 weeks ({_FHL})",
+        gt=0,
+    )
+    a: float = param(
+        0.8,
+        description="p_drop ~ Beta(a, b)",
+        side="market",
+        grade="A",
+        source=f"CDNOW a 0.793 ({_FHL})",
+        gt=0,
+    )
+    b: float = param(
+        2.4,
+        description="p_drop ~ Beta(a, b)",
+        side="market",
+        grade="A",
+        source=f"CDNOW b 2.426 ({_FHL})",
+        gt=0,
+    )
+    heterogeneous: bool = param(
+        True, description="False: every customer has λ = r/alpha_days", side="market"
+    )
+    dropout: bool = param(True, description="False: customers never go dormant", side="market")
+    gg_p: float = param(
+        6.25,
+        description="order value ~ Gamma(gg_p, ν)",
+        side="market",
+        grade="A",
+        source="CDNOW p 6.25 (FHL 2005, RFM and CLV)",
+        gt=0,
+    )
+    gg_q: float = param(
+        3.74,
+        description="ν ~ Gamma(gg_q, gg_gamma); needs > 1",
+        side="market",
+        grade="A",
+        source="CDNOW q 3.74 (FHL 2005, RFM and CLV)",
+        gt=1,
+    )
+    gg_gamma: float = param(
+        52.6,
+        description="rate of ν; mean order = gg_p·gg_gamma/(gg_q−1)",
+        unit="yuan",
+        side="market",
+        grade="D",
+        source="price level: mean order ≈ ¥120",
+        range=(35.0, 75.0),
+        gt=0,
+    )
+    rel_rate_private: float = param(
+        1.3,
+        description="purchase-rate multiplier after joining the pool",
+        unit="×",
+        side="market",
+        grade="C",
+        source="Luckin +30% frequency after joining (press)",
+        range=(1.0, 1.6),
+        ge=0,
+    )
+    rel_drop_private: float = param(
+        0.7,
+        description="dropout multiplier for members",
+        unit="×",
+        side="market",
+        grade="D",
+        source="members go dormant less often",
+        range=(0.5, 1.0),
+        ge=0,
+    )
+    share_private_channel: float = param(
+        0.6,
+        description="share of members' own orders placed in the private channel",
+        unit="share",
+        side="market",
+        grade="D",
+        source="mini-program vs platform habit",
+        range=(0.3, 0.9),
+        ge=0,
+        le=1,
     )
 
 
 class Platform(Strict):
     """One public platform the brand rents traffic from."""
 
-    take_rate: float = Field(0.05, ge=0, lt=1, description="commission on platform GMV")
-    budget_share: float = Field(1.0, ge=0, le=1, description="share of the ad budget")
-    c0_yuan: float = Field(200.0, gt=0, description="cost of the first customer (yuan)")
-    daily_cap: float = Field(300.0, gt=0, description="b: most new customers a day")
-    adstock_theta: float = Field(0.3, ge=0, lt=1, description="geometric ad carry-over")
-    cac_inflation_per_year: float = Field(0.15, ge=0, le=5, description="yearly CAC growth")
+    take_rate: float = param(
+        0.05,
+        description="platform commission on its GMV",
+        unit="share",
+        side="market",
+        grade="C",
+        source="PDD 3.0% of GMV 2019 (A); category commissions 0.5–5% (C)",
+        range=(0.02, 0.08),
+        ge=0,
+        lt=1,
+    )
+    budget_share: float = param(
+        1.0, description="share of the ad budget", unit="share", side="lever", ge=0, le=1
+    )
+    c0_yuan: float = param(
+        200.0,
+        description="cost of the first customer on the paid-acquisition curve",
+        unit="yuan",
+        side="market",
+        grade="D",
+        source="PDD ≈¥77 (2018)–¥163 (2019) filings (A, crude); '¥200–300' articles (D)",
+        range=(80.0, 400.0),
+        log=True,
+        gt=0,
+    )
+    daily_cap: float = param(
+        300.0,
+        description="b: most new customers a day the platform can deliver",
+        unit="people/day",
+        side="market",
+        grade="D",
+        source="at ¥20k/day the average CAC ≈ ¥200 (DESIGN §7)",
+        range=(150.0, 600.0),
+        log=True,
+        gt=0,
+    )
+    adstock_theta: float = param(
+        0.3,
+        description="geometric ad carry-over per day",
+        side="market",
+        grade="D",
+        source="sweep 0–0.7 (DESIGN)",
+        range=(0.0, 0.7),
+        ge=0,
+        lt=1,
+    )
+    cac_inflation_per_year: float = param(
+        0.15,
+        description="yearly growth of the acquisition cost",
+        unit="per year",
+        side="market",
+        grade="D",
+        source="articles",
+        range=(0.0, 0.4),
+        ge=0,
+        le=5,
+    )
 
 
 class Acquisition(Strict):
     """How paid acquisition turns spend into customers."""
 
-    mode: Literal["saturating", "bass"] = Field(
-        "saturating", description="saturating: tanh spend curve; bass: constant rate per prospect"
+    mode: Literal["saturating", "bass"] = param(
+        "saturating",
+        description="saturating: tanh spend curve (pymc-marketing); bass: "
+        "constant rate per prospect (for docking)",
+        side="market",
     )
-    p_innovation_per_year: float = Field(
-        0.03, ge=0, le=50, description="bass mode: Bass p, per prospect per year"
+    p_innovation_per_year: float = param(
+        0.03,
+        description="bass mode: Bass p, per prospect",
+        unit="per year",
+        side="market",
+        grade="A",
+        source="Sultan, Farley & Lehmann 1990",
+        ge=0,
+        le=50,
     )
 
 
 class Pulse(Strict):
     """Extra spend on top of the base schedule for a while."""
 
-    start_day: int = Field(ge=0)
-    days: int = Field(ge=1)
-    per_day_yuan: float = Field(ge=0)
+    start_day: int = param(description="first day of the campaign", unit="day", side="lever", ge=0)
+    days: int = param(description="campaign length", unit="days", side="lever", ge=1)
+    per_day_yuan: float = param(
+        description="extra spend a day", unit="yuan/day", side="lever", ge=0
+    )
 
 
 class Budget(Strict):
     """The paid-acquisition budget schedule (a lever)."""
 
-    kind: Literal["constant", "ramp", "pulses"] = "constant"
-    per_day_yuan: float = Field(20_000.0, ge=0, description="spend per day (ramp: at day 0)")
-    ramp_to_per_day_yuan: float = Field(0.0, ge=0, description="ramp: spend on the last day")
-    pulses: list[Pulse] = Field(default_factory=list, description="pulses: added campaigns")
-    adaptive: bool = Field(False, description="move budget towards the platform with lower CAC")
-    review_every_days: int = Field(30, ge=1, description="adaptive: days between reviews")
-    adaptive_step: float = Field(0.1, gt=0, le=1, description="adaptive: share moved per review")
-    min_share: float = Field(0.05, ge=0, le=0.5, description="adaptive: floor per platform")
+    kind: Literal["constant", "ramp", "pulses"] = param(
+        "constant", description="schedule", side="lever"
+    )
+    per_day_yuan: float = param(
+        20_000.0, description="spend per day (ramp: at day 0)", unit="yuan/day", side="lever", ge=0
+    )
+    ramp_to_per_day_yuan: float = param(
+        0.0, description="ramp: spend on the last day", unit="yuan/day", side="lever", ge=0
+    )
+    pulses: list[Pulse] = param(
+        default_factory=list, description="pulses: added campaigns", side="lever"
+    )
+    adaptive: bool = param(
+        False, description="move budget towards the platform with lower CAC", side="lever"
+    )
+    review_every_days: int = param(
+        30, description="adaptive: days between reviews", unit="days", side="lever", ge=1
+    )
+    adaptive_step: float = param(
+        0.1, description="adaptive: share moved per review", unit="share", side="lever", gt=0, le=1
+    )
+    min_share: float = param(
+        0.05, description="adaptive: floor per platform", unit="share", side="lever", ge=0, le=0.5
+    )
 
 
 class Outreach(Strict):
-    """Pushes to private members (a lever)."""
+    """Pushes to private members (a lever) and how members respond (the market)."""
 
-    enabled: bool = True
-    pushes_per_week: float = Field(2.0, ge=0, le=7, description="≤ 7: one mass message a day")
-    targeting: Literal["all", "active", "tiered"] = "all"
-    tier_recency_days: int = Field(60, ge=1, description="tiered: 'warm' if bought this recently")
-    tier_cold_every: int = Field(4, ge=1, description="tiered: cold members get every n-th push")
-    p_response: float = Field(0.02, ge=0, le=1, description="P(active recipient buys at once)")
-    offer_uplift: float = Field(1.0, ge=0, description="multiplier on p_response from the offer")
-    offer_discount: float = Field(0.0, ge=0, lt=1, description="discount on push orders")
-    p_reactivate: float = Field(0.01, ge=0, le=1, description="P(dormant recipient reactivates)")
-    p_unfollow_base: float = Field(0.003, ge=0, le=1, description="P(unfollow) at fatigue 1")
-    unfollow_convexity: float = Field(1.5, ge=1, le=5, description="P = base·fatigue^k")
-    fatigue_half_life_days: float = Field(7.0, gt=0, description="decay of push fatigue")
-    cost_per_message_yuan: float = Field(0.0, ge=0, description="per message sent")
+    enabled: bool = param(True, description="send pushes at all", side="lever")
+    pushes_per_week: float = param(
+        2.0,
+        description="mass messages a week; ≤ 7: one a day",
+        unit="per week",
+        side="lever",
+        grade="B",
+        source="WeCom: one mass message per member per day",
+        ge=0,
+        le=7,
+    )
+    targeting: Literal["all", "active", "tiered"] = param(
+        "all",
+        description="who gets a push: all members, active ones, or warm/cold tiers",
+        side="lever",
+    )
+    tier_recency_days: int = param(
+        60, description="tiered: 'warm' if bought this recently", unit="days", side="lever", ge=1
+    )
+    tier_cold_every: int = param(
+        4, description="tiered: cold members get every n-th push", side="lever", ge=1
+    )
+    p_response: float = param(
+        0.02,
+        description="P(an active recipient buys at once)",
+        unit="probability",
+        side="market",
+        grade="D",
+        source="sweep 0.5–5%",
+        range=(0.005, 0.05),
+        log=True,
+        ge=0,
+        le=1,
+    )
+    offer_uplift: float = param(
+        1.0,
+        description="multiplier on p_response from the offer",
+        unit="×",
+        side="market",
+        grade="D",
+        source="set with the offer a strategy makes; 1 = no offer",
+        ge=0,
+    )
+    offer_discount: float = param(
+        0.0, description="discount on push orders", unit="share", side="lever", ge=0, lt=1
+    )
+    p_reactivate: float = param(
+        0.01,
+        description="P(a dormant recipient reactivates)",
+        unit="probability",
+        side="market",
+        grade="D",
+        source="盘活 rates are not published",
+        range=(0.002, 0.05),
+        log=True,
+        ge=0,
+        le=1,
+    )
+    p_unfollow_base: float = param(
+        0.003,
+        description="P(unfollow) per push at fatigue 1",
+        unit="probability",
+        side="market",
+        grade="B",
+        source="email 0.1–0.3% (Mailchimp, B); SMS 0.5–3.7% (B/C)",
+        range=(0.001, 0.02),
+        log=True,
+        ge=0,
+        le=1,
+    )
+    unfollow_convexity: float = param(
+        1.5,
+        description="P(unfollow) = base·fatigue^k",
+        side="market",
+        grade="D",
+        source="convex in fatigue (DESIGN §3.4)",
+        range=(1.0, 2.5),
+        ge=1,
+        le=5,
+    )
+    fatigue_half_life_days: float = param(
+        3.0,
+        description="push fatigue halves in this long",
+        unit="days",
+        side="market",
+        grade="D",
+        source="folklore",
+        range=(1.0, 14.0),
+        log=True,
+        gt=0,
+    )
+    cost_per_message_yuan: float = param(
+        0.0,
+        description="cost per message sent",
+        unit="yuan",
+        side="market",
+        grade="B",
+        source="WeCom mass messages are free",
+        ge=0,
+    )
 
 
 class Diversion(Strict):
-    """Invitations on platform orders into the private pool (a lever)."""
+    """Invitations on platform orders into the private pool (a lever) and who joins (market)."""
 
-    enabled: bool = True
-    p_join_base: float = Field(0.03, ge=0, le=1, description="P(join) with no red packet")
-    p_join_max: float = Field(0.15, ge=0, le=1, description="P(join) with an unlimited one")
-    incentive_yuan: float = Field(3.0, ge=0, description="red packet paid on joining")
-    incentive_scale_yuan: float = Field(5.0, gt=0, description="diminishing-returns scale")
-    cost_per_card_yuan: float = Field(0.05, ge=0, description="package card / SMS per order")
-    lapsed_cooldown_days: int = Field(90, ge=0, description="before a lapsed member is re-invited")
-    rel_join_lapsed: float = Field(0.3, ge=0, le=1, description="P(join) multiplier for lapsed")
+    enabled: bool = param(True, description="invite platform buyers at all", side="lever")
+    p_join_base: float = param(
+        0.03,
+        description="P(join) with no red packet",
+        unit="probability",
+        side="market",
+        grade="D",
+        source="none traceable; DESIGN: sweep 2–20% joins",
+        range=(0.01, 0.05),
+        ge=0,
+        le=1,
+    )
+    p_join_max: float = param(
+        0.15,
+        description="P(join) with an unlimited red packet",
+        unit="probability",
+        side="market",
+        grade="D",
+        source="8.4% at ¥3 = DESIGN's 8%; sweep 2–20% joins",
+        range=(0.05, 0.30),
+        ge=0,
+        le=1,
+    )
+    incentive_yuan: float = param(
+        3.0, description="red packet paid on joining", unit="yuan", side="lever", ge=0
+    )
+    incentive_scale_yuan: float = param(
+        5.0,
+        description="red packet's diminishing-returns scale",
+        unit="yuan",
+        side="market",
+        grade="D",
+        source="folklore",
+        range=(2.0, 10.0),
+        gt=0,
+    )
+    cost_per_card_yuan: float = param(
+        0.05,
+        description="package card / SMS per platform order",
+        unit="yuan",
+        side="lever",
+        grade="D",
+        source="printing quotes",
+        range=(0.02, 0.10),
+        ge=0,
+    )
+    lapsed_cooldown_days: int = param(
+        90, description="before a lapsed member is re-invited", unit="days", side="lever", ge=0
+    )
+    rel_join_lapsed: float = param(
+        0.3,
+        description="P(join) multiplier for lapsed ex-members",
+        unit="×",
+        side="market",
+        grade="D",
+        source="folklore",
+        range=(0.1, 0.6),
+        ge=0,
+        le=1,
+    )
 
     @model_validator(mode="after")
     def _max_above_base(self) -> Diversion:
@@ -154,19 +555,78 @@ class Diversion(Strict):
 
 
 class Referral(Strict):
-    """Member referrals (裂变) (a lever; the network is market)."""
+    """Member referrals (裂变): the reward is a lever; the response and the network are market."""
 
-    enabled: bool = True
-    invites_per_purchase_base: float = Field(0.2, ge=0, description="mean invites, no reward")
-    invites_per_purchase_max: float = Field(1.0, ge=0, description="mean invites, rich reward")
-    reward_yuan: float = Field(10.0, ge=0, description="paid per converted referral")
-    reward_scale_yuan: float = Field(20.0, gt=0, description="diminishing-returns scale")
-    p_convert: float = Field(0.05, ge=0, le=1, description="P(an invite converts a prospect)")
-    network: Literal["mixed", "small_world", "scale_free"] = Field(
-        "mixed", description="mixed: anyone; otherwise only the inviter's neighbours"
+    enabled: bool = param(True, description="run a referral programme at all", side="lever")
+    invites_per_purchase_base: float = param(
+        0.2,
+        description="mean invitations a member's purchase sends with no reward",
+        unit="invites",
+        side="market",
+        grade="D",
+        source="folklore",
+        range=(0.05, 0.5),
+        ge=0,
     )
-    mean_degree: int = Field(10, ge=2, le=200, description="graph: mean neighbours")
-    rewire_p: float = Field(0.1, ge=0, le=1, description="small_world: rewiring probability")
+    invites_per_purchase_max: float = param(
+        1.0,
+        description="mean invitations with an unlimited reward",
+        unit="invites",
+        side="market",
+        grade="D",
+        source="folklore",
+        range=(0.5, 2.0),
+        ge=0,
+    )
+    reward_yuan: float = param(
+        10.0, description="paid per converted referral", unit="yuan", side="lever", ge=0
+    )
+    reward_scale_yuan: float = param(
+        20.0,
+        description="reward's diminishing-returns scale",
+        unit="yuan",
+        side="market",
+        grade="D",
+        source="folklore",
+        range=(10.0, 40.0),
+        gt=0,
+    )
+    p_convert: float = param(
+        0.05,
+        description="P(an invitation converts a prospect)",
+        unit="probability",
+        side="market",
+        grade="D",
+        source="folklore",
+        range=(0.01, 0.10),
+        ge=0,
+        le=1,
+    )
+    network: Literal["mixed", "small_world", "scale_free"] = param(
+        "mixed", description="mixed: anyone; otherwise only the inviter's neighbours", side="market"
+    )
+    mean_degree: int = param(
+        10,
+        description="graph: mean neighbours",
+        side="market",
+        grade="D",
+        source="folklore",
+        range=(5, 30),
+        log=True,
+        ge=2,
+        le=200,
+    )
+    rewire_p: float = param(
+        0.1,
+        description="small_world: rewiring probability",
+        side="market",
+        grade="D",
+        source="Watts–Strogatz's example",
+        range=(0.01, 0.3),
+        log=True,
+        ge=0,
+        le=1,
+    )
 
     @model_validator(mode="after")
     def _max_above_base(self) -> Referral:
@@ -181,39 +641,171 @@ class Referral(Strict):
 class Operation(Strict):
     """The private operation: mode, accounts, groups, guides, distributors (a lever)."""
 
-    mode: Literal["none", "persona", "guides", "distribution"] = Field(
-        "persona", description="none = public only (no private domain)"
+    mode: Literal["none", "persona", "guides", "distribution"] = param(
+        "persona", description="none = public only (no private domain)", side="lever"
     )
-    on_full: Literal["hire", "reject"] = Field("hire", description="when no holder has room")
-    group_cap: int = Field(200, ge=1, le=500, description="members per community group")
-    group_cost_per_day_yuan: float = Field(5.0, ge=0, description="community ops per group")
-    tools_cost_per_day_yuan: float = Field(100.0, ge=0, description="SCRM and mini-program")
-    friend_cap_per_account: int = Field(5000, ge=1, le=50_000, description="WeCom friend cap")
-    accounts_initial: int = Field(1, ge=0)
-    accounts_max: int = Field(1000, ge=0)
-    account_cost_per_day_yuan: float = Field(300.0, ge=0, description="staff per account")
-    content_cost_per_day_yuan: float = Field(500.0, ge=0, description="persona content team")
-    guide_capacity: int = Field(1500, ge=1, description="members one guide can serve")
-    guides_initial: int = Field(2, ge=0)
-    guides_max: int = Field(500, ge=0)
-    guide_salary_per_day_yuan: float = Field(250.0, ge=0)
-    guide_commission_rate: float = Field(0.03, ge=0, le=1, description="on members' private GMV")
-    rel_response_guides: float = Field(1.0, ge=0, description="guides' 1:1 service multiplier")
-    distributor_commission_rate: float = Field(
-        0.10, ge=0, le=1, description="on referred customers' private orders"
+    on_full: Literal["hire", "reject"] = param(
+        "hire", description="when no holder has room", side="lever"
     )
-    rel_referral_distribution: float = Field(2.0, ge=0, description="KOC invite multiplier")
+    group_cap: int = param(
+        200,
+        description="members per community group",
+        unit="members",
+        side="lever",
+        grade="B",
+        source="WeCom customer-group cap",
+        ge=1,
+        le=500,
+    )
+    group_cost_per_day_yuan: float = param(
+        5.0,
+        description="community upkeep per live group",
+        unit="yuan/day",
+        side="lever",
+        grade="D",
+        source="folklore",
+        range=(2.0, 15.0),
+        ge=0,
+    )
+    tools_cost_per_day_yuan: float = param(
+        100.0,
+        description="SCRM and mini-program",
+        unit="yuan/day",
+        side="lever",
+        grade="D",
+        source="SaaS list prices",
+        range=(50.0, 300.0),
+        ge=0,
+    )
+    friend_cap_per_account: int = param(
+        5000,
+        description="friends one WeCom account can hold",
+        unit="members",
+        side="lever",
+        grade="B",
+        source="WeCom friend cap",
+        ge=1,
+        le=50_000,
+    )
+    accounts_initial: int = param(1, description="accounts at day 0", side="lever", ge=0)
+    accounts_max: int = param(
+        1000, description="most accounts the operation will run", side="lever", ge=0
+    )
+    account_cost_per_day_yuan: float = param(
+        300.0,
+        description="staff per account",
+        unit="yuan/day",
+        side="lever",
+        grade="D",
+        source="one operator per account",
+        range=(200.0, 500.0),
+        ge=0,
+    )
+    content_cost_per_day_yuan: float = param(
+        500.0,
+        description="persona content team",
+        unit="yuan/day",
+        side="lever",
+        grade="D",
+        source="folklore",
+        range=(200.0, 1500.0),
+        ge=0,
+    )
+    guide_capacity: int = param(
+        1500,
+        description="members one guide can serve",
+        unit="members",
+        side="lever",
+        grade="D",
+        source="retail chains quote 1–2k",
+        ge=1,
+    )
+    guides_initial: int = param(2, description="guides at day 0", side="lever", ge=0)
+    guides_max: int = param(
+        500, description="most guides the operation will employ", side="lever", ge=0
+    )
+    guide_salary_per_day_yuan: float = param(
+        250.0,
+        description="salary per guide",
+        unit="yuan/day",
+        side="lever",
+        grade="D",
+        source="≈ ¥7.5k/month, store-staff level",
+        range=(150.0, 400.0),
+        ge=0,
+    )
+    guide_commission_rate: float = param(
+        0.03,
+        description="on members' private GMV",
+        unit="share",
+        side="lever",
+        grade="D",
+        source="1–5% in retail guide schemes",
+        range=(0.01, 0.08),
+        ge=0,
+        le=1,
+    )
+    rel_response_guides: float = param(
+        1.5,
+        description="guides' 1:1 service: push response ×",
+        unit="×",
+        side="market",
+        grade="D",
+        source="sweep 1–2",
+        range=(1.0, 2.5),
+        ge=0,
+    )
+    distributor_commission_rate: float = param(
+        0.10,
+        description="KOC commission on referred customers' private orders",
+        unit="share",
+        side="lever",
+        grade="D",
+        source="5–20% on distribution mini-programs",
+        range=(0.05, 0.20),
+        ge=0,
+        le=1,
+    )
+    rel_referral_distribution: float = param(
+        2.0,
+        description="KOCs' invitations ×",
+        unit="×",
+        side="market",
+        grade="D",
+        source="sweep 1–4",
+        range=(1.0, 4.0),
+        ge=0,
+    )
 
 
 class Shock(Strict):
     """A platform event, scheduled at a day or drawn at random each day."""
 
-    kind: Literal["ban", "cac_jump", "algorithm_change"]
-    platform: str = Field("*", description="platform name, or * for every platform")
-    day: int | None = Field(None, ge=0, description="scheduled start day")
-    p_per_day: float | None = Field(None, gt=0, le=1, description="random start probability")
-    duration_days: int | None = Field(None, ge=1, description="None: permanent (not for ban)")
-    factor: float = Field(1.0, gt=0, description="cac_jump: × c0; algorithm_change: × daily_cap")
+    kind: Literal["ban", "cac_jump", "algorithm_change"] = param(
+        description="the event", side="market"
+    )
+    platform: str = param("*", description="platform name, or * for every platform", side="market")
+    day: int | None = param(
+        None, description="scheduled start day", unit="day", side="market", ge=0
+    )
+    p_per_day: float | None = param(
+        None,
+        description="random start probability per day",
+        unit="probability",
+        side="market",
+        gt=0,
+        le=1,
+    )
+    duration_days: int | None = param(
+        None, description="None: permanent (not for ban)", unit="days", side="market", ge=1
+    )
+    factor: float = param(
+        1.0,
+        description="cac_jump: × c0; algorithm_change: × daily_cap",
+        unit="×",
+        side="market",
+        gt=0,
+    )
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Shock:

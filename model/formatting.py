@@ -1,0 +1,139 @@
+"""One formatting layer for every surface: terminal tables, CSV label rows, plots and reports.
+
+Values are shown in their unit from the KPI registry (:mod:`model.kpis`): money in ¥ with
+thousands separators (``compact``: ¥k / ¥M for narrow columns and plot ticks), shares and ROI as
+percentages, day KPIs in days, counts with separators. Differences are signed and shares'
+differences are in percentage points. An undefined value is ``n/a``, explained by
+:data:`NA_LEGEND` wherever it can appear. Labels for parameters come from the parameter
+registry (:mod:`model.scenario.params`), never from dotted keys alone.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from model.kpis import KPIS
+
+NA = "n/a"
+NA_LEGEND = (
+    "n/a = undefined in that run: no customer old enough for the window, nothing to divide by "
+    "(no paid customers, no pushes, no members), or never paid back within the horizon"
+)
+MINUS = "−"  # U+2212: a real minus sign lines up with digits in tables
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def _sign(value: float, signed: bool) -> str:
+    if value < 0:
+        return MINUS
+    return "+" if signed and value > 0 else ""
+
+
+def yuan(value: float | None, *, compact: bool = False, signed: bool = False) -> str:
+    """Money: ``¥1,311,816``; compact ``¥1.31M`` / ``¥749k``; negative ``−¥7.6k``."""
+    if _is_missing(value):
+        return NA
+    sign, x = _sign(value, signed), abs(float(value))
+    if compact and x >= 999_500:
+        return f"{sign}¥{x / 1e6:.3g}M"
+    if compact and x >= 1_000:
+        return f"{sign}¥{x / 1e3:.3g}k"
+    if x >= 100 or x == 0:
+        return f"{sign}¥{x:,.0f}"
+    return f"{sign}¥{x:.2f}"
+
+
+def percent(value: float | None, *, signed: bool = False, points: bool = False) -> str:
+    """A share or ratio as a percentage (``12.3%``); a difference in points (``+1.2 pp``)."""
+    if _is_missing(value):
+        return NA
+    sign, x = _sign(value, signed), abs(float(value)) * 100
+    digits = 1 if x < 1000 else 0
+    return f"{sign}{x:,.{digits}f} pp" if points else f"{sign}{x:,.{digits}f}%"
+
+
+def count(value: float | None, *, compact: bool = False, signed: bool = False) -> str:
+    """People, orders, groups: ``8,123``; compact ``8.1k``."""
+    if _is_missing(value):
+        return NA
+    sign, x = _sign(value, signed), abs(float(value))
+    if compact and x >= 999_500:
+        return f"{sign}{x / 1e6:.3g}M"
+    if compact and x >= 10_000:
+        return f"{sign}{x / 1e3:.3g}k"
+    return f"{sign}{x:,.0f}" if x == round(x) or x >= 100 else f"{sign}{x:,.1f}"
+
+
+def format_value(
+    value: Any, unit: str, *, compact: bool = False, signed: bool = False, diff: bool = False
+) -> str:
+    """A value in a unit of the KPI registry.
+
+    Args:
+        value: the number (None/NaN: ``n/a``).
+        unit: one of the registry's units (``yuan``, ``ratio``, ``share``, ``days``, ``count``,
+            ``per_1000``, ``rate``).
+        compact: short money and counts (¥k / ¥M, 8.1k) for narrow columns and ticks.
+        signed: show ``+`` on positive values (differences).
+        diff: the value is a difference: shares and ratios in percentage points, days as a
+            number of days rather than a day index.
+    """
+    if _is_missing(value):
+        return NA
+    signed = signed or diff
+    if unit == "yuan":
+        return yuan(value, compact=compact, signed=signed)
+    if unit in ("share", "ratio"):
+        return percent(value, signed=signed, points=diff)
+    if unit == "days":
+        n = float(value)
+        digits = 0 if n == round(n) else 1
+        text = f"{_sign(n, signed)}{abs(n):,.{digits}f}"
+        return f"{text} days" if diff else f"day {text}"
+    if unit == "count":
+        return count(value, compact=compact, signed=signed)
+    if unit == "per_1000":
+        return f"{_sign(value, signed)}{abs(float(value)):.3g} per 1,000"
+    if unit == "rate":
+        return f"{_sign(value, signed)}{abs(float(value)):.3g}/member/month"
+    raise ValueError(f"unknown unit {unit!r}")
+
+
+def format_kpi(name: str, value: Any, **options: Any) -> str:
+    """A KPI's value in its registry unit (see :func:`format_value` for the options)."""
+    return format_value(value, KPIS[name].unit, **options)
+
+
+def kpi_label(name: str, *, with_unit: bool = False) -> str:
+    """A KPI's human label (``Contribution``), optionally with its unit (``Contribution (¥)``)."""
+    k = KPIS[name]
+    if not with_unit:
+        return k.label
+    unit = {
+        "yuan": "¥",
+        "share": "%",
+        "ratio": "%",
+        "days": "days",
+        "per_1000": "per 1,000",
+        "rate": "per member per month",
+    }.get(k.unit)
+    return f"{k.label} ({unit})" if unit else k.label
+
+
+def param_label(key: str, *, with_unit: bool = True) -> str:
+    """A parameter's label for axes and tables: its description and unit, from the registry.
+
+    Unknown keys (e.g. run options) fall back to the dotted key itself.
+    """
+    from model.scenario.params import parameter
+
+    try:
+        p = parameter(key)
+    except KeyError:
+        return key
+    text = p.description[0].upper() + p.description[1:]
+    return f"{text} [{p.unit}]" if with_unit and p.unit else text

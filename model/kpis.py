@@ -1,0 +1,303 @@
+"""The KPI registry: every KPI a run reports, defined once.
+
+Each KPI has a direction (which way is better), a unit, a label and a one-line definition, and
+says whether it is a headline (shown first: in the run's terminal table, a comparison's
+defaults, the distribution plots). Every list of KPIs elsewhere — comparison defaults, sweep
+names, ranking directions, plot grids, formatted tables — is derived from :data:`KPIS`, so a
+KPI's direction or unit can never disagree between two places. ``model/metrics.py`` computes
+the values; this module only describes them (it imports nothing from the package).
+
+Directions are explicit on purpose: a KPI missing here is an error, never a silent "higher is
+better" (a cost ranked upside down is exactly the mistake this table exists to prevent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Direction = Literal["higher", "lower", "neutral"]
+
+# Units a formatter knows how to show.
+#   yuan        money, ¥ with thousands separators (¥k / ¥M where columns are narrow)
+#   ratio       a dimensionless multiple (ROI: contribution per yuan of marketing cost)
+#   share       a fraction in [0, 1], shown as a percentage
+#   days        a day count or day index
+#   count       people, orders, groups
+#   per_1000    events per 1,000 of something (unfollows per 1,000 pushes)
+#   rate        events per member per month (the K-factor)
+Unit = Literal["yuan", "ratio", "share", "days", "count", "per_1000", "rate"]
+
+
+@dataclass(frozen=True)
+class KPI:
+    """One KPI's definition.
+
+    Attributes:
+        name: the key in ``SimulationResult.summary()`` and in every output table.
+        direction: ``"higher"`` or ``"lower"`` is better; ``"neutral"`` for quantities that are
+            descriptive only (ranking by them is refused).
+        unit: how the value is measured and shown (see ``Unit``).
+        label: a short human label for tables and plots.
+        definition: one line saying exactly what is counted.
+        headline: shown first (terminal table, comparison defaults, distribution plots).
+    """
+
+    name: str
+    direction: Direction
+    unit: Unit
+    label: str
+    definition: str
+    headline: bool = False
+
+
+def _k(
+    name: str,
+    direction: Direction,
+    unit: Unit,
+    label: str,
+    definition: str,
+    headline: bool = False,
+) -> KPI:
+    return KPI(name, direction, unit, label, definition, headline)
+
+
+_DEFINITIONS: tuple[KPI, ...] = (
+    # --- money over the horizon ---------------------------------------------------------------
+    _k(
+        "contribution",
+        "higher",
+        "yuan",
+        "Contribution",
+        "gross profit − platform fees − marketing cost, summed over the horizon",
+        True,
+    ),
+    _k("roi", "higher", "ratio", "ROI", "contribution / marketing cost", True),
+    _k("revenue", "higher", "yuan", "Revenue", "order value after discounts, all channels", True),
+    _k(
+        "cost_marketing",
+        "lower",
+        "yuan",
+        "Marketing cost",
+        "ad spend + incentives + referral rewards + commissions + staff + messaging + tools",
+        True,
+    ),
+    _k("cac_paid", "lower", "yuan", "Paid CAC", "ad spend / customers acquired by paid ads", True),
+    _k(
+        "cost_per_private_member",
+        "lower",
+        "yuan",
+        "Cost per member",
+        "private-side costs / members who joined (diverted + referred)",
+        True,
+    ),
+    _k(
+        "payback_day",
+        "lower",
+        "days",
+        "Payback day",
+        "first day from which cumulative contribution stays ≥ 0 (n/a: never)",
+        True,
+    ),
+    # --- repurchase and lifetime value -------------------------------------------------------
+    _k(
+        "repurchase_rate_30d",
+        "higher",
+        "share",
+        "Repurchase within 30 days",
+        "customers with a second order within 30 days of the first, among those old enough",
+    ),
+    _k(
+        "repurchase_rate_90d",
+        "higher",
+        "share",
+        "Repurchase within 90 days",
+        "customers with a second order within 90 days of the first, among those old enough",
+        True,
+    ),
+    _k(
+        "repurchase_rate_180d",
+        "higher",
+        "share",
+        "Repurchase within 180 days",
+        "customers with a second order within 180 days of the first, among those old enough",
+    ),
+    _k(
+        "repeat_customer_share",
+        "higher",
+        "share",
+        "Repeat customers",
+        "customers with two or more orders / customers",
+    ),
+    _k(
+        "ltv_180",
+        "higher",
+        "yuan",
+        "LTV 180 days",
+        "mean contribution per customer in the first 180 days after the first order",
+    ),
+    _k(
+        "ltv_365",
+        "higher",
+        "yuan",
+        "LTV 365 days",
+        "mean contribution per customer in the first 365 days after the first order",
+        True,
+    ),
+    # --- the private domain ------------------------------------------------------------------
+    _k(
+        "share_private_gmv",
+        "higher",
+        "share",
+        "Private share of GMV",
+        "private-channel revenue / revenue",
+        True,
+    ),
+    _k(
+        "unfollows_per_1000_pushes",
+        "lower",
+        "per_1000",
+        "Unfollows per 1,000 pushes",
+        "members who unfollowed per 1,000 messages sent",
+        True,
+    ),
+    _k(
+        "k_factor",
+        "higher",
+        "rate",
+        "K-factor",
+        "referred joins per member per month (30 days)",
+        True,
+    ),
+    # --- final stocks ------------------------------------------------------------------------
+    _k(
+        "n_prospect",
+        "neutral",
+        "count",
+        "Prospects left",
+        "people in the market who never bought, at the end",
+    ),
+    # Moving a platform buyer into the pool lowers n_public: neither direction is "better".
+    _k(
+        "n_public",
+        "neutral",
+        "count",
+        "Platform customers",
+        "customers who bought on a platform and are not members, at the end",
+        True,
+    ),
+    _k(
+        "n_private",
+        "higher",
+        "count",
+        "Pool members",
+        "members of the brand's private pool at the end",
+        True,
+    ),
+    _k(
+        "n_lapsed",
+        "lower",
+        "count",
+        "Lapsed ex-members",
+        "ex-members who unfollowed (dormant platform buyers stay 'platform customers')",
+        True,
+    ),
+    _k(
+        "n_active",
+        "higher",
+        "count",
+        "Active customers",
+        "customers still buying (BG/NBD 'alive') at the end",
+    ),
+    _k(
+        "n_groups",
+        "neutral",
+        "count",
+        "Community groups",
+        "community groups with at least one member at the end",
+    ),
+    _k(
+        "n_holders",
+        "neutral",
+        "count",
+        "Accounts or guides",
+        "WeCom accounts (persona, distribution) or guides (guides mode) employed at the end",
+    ),
+    # --- totals over the horizon -------------------------------------------------------------
+    _k(
+        "cum_new_paid",
+        "higher",
+        "count",
+        "Paid acquisitions",
+        "customers acquired by paid ads over the horizon",
+    ),
+    _k(
+        "cum_new_diverted",
+        "higher",
+        "count",
+        "Diverted joins",
+        "platform buyers who joined the pool over the horizon",
+    ),
+    _k(
+        "cum_new_referred",
+        "higher",
+        "count",
+        "Referred joins",
+        "prospects brought in by members' referrals over the horizon",
+    ),
+    _k(
+        "cum_new_unfollowed",
+        "lower",
+        "count",
+        "Unfollows",
+        "members who unfollowed over the horizon",
+    ),
+    _k(
+        "cum_messages_sent",
+        "neutral",
+        "count",
+        "Messages sent",
+        "push messages sent over the horizon",
+    ),
+    _k("orders", "higher", "count", "Orders", "orders in all channels over the horizon"),
+    _k(
+        "share_guides_profitable",
+        "higher",
+        "share",
+        "Profitable guides",
+        "guides mode: share of guides whose P&L is positive",
+    ),
+)
+
+# LTV per acquisition source: the same definitions, split by how customers first came.
+_SOURCES = {"initial": "the day-0 base", "paid": "paid ads", "referral": "referral"}
+_BY_SOURCE = tuple(
+    _k(
+        f"{base.name}_{source}",
+        "higher",
+        "yuan",
+        f"{base.label} ({source})",
+        f"{base.definition}; customers acquired by {who}",
+    )
+    for base in _DEFINITIONS
+    if base.name in ("ltv_180", "ltv_365")
+    for source, who in _SOURCES.items()
+)
+
+KPIS: dict[str, KPI] = {k.name: k for k in (*_DEFINITIONS, *_BY_SOURCE)}
+
+#: Names of the KPIs shown first, in registry order.
+HEADLINE: tuple[str, ...] = tuple(k.name for k in KPIS.values() if k.headline)
+
+#: Which way is better, for every KPI that can be ranked.
+DIRECTIONS: dict[str, str] = {
+    k.name: k.direction for k in KPIS.values() if k.direction != "neutral"
+}
+
+
+def kpi(name: str) -> KPI:
+    """The definition of one KPI (KeyError naming the allowed ones if unknown)."""
+    try:
+        return KPIS[name]
+    except KeyError:
+        raise KeyError(f"unknown KPI {name!r}; known: {', '.join(KPIS)}") from None
