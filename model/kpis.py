@@ -91,58 +91,59 @@ _DEFINITIONS: tuple[KPI, ...] = (
         "private-side costs / members who joined (diverted + referred)",
         True,
     ),
-    _k(
-        "payback_day",
-        "lower",
-        "days",
-        "Payback day",
-        "first day from which cumulative contribution stays ≥ 0 (n/a: never)",
-        True,
-    ),
     # --- repurchase and lifetime value -------------------------------------------------------
-    _k(
-        "repurchase_rate_30d",
-        "higher",
-        "share",
-        "Repurchase within 30 days",
-        "customers with a second order within 30 days of the first, among those old enough",
-    ),
-    _k(
-        "repurchase_rate_90d",
-        "higher",
-        "share",
-        "Repurchase within 90 days",
-        "customers with a second order within 90 days of the first, among those old enough",
-        True,
-    ),
-    _k(
-        "repurchase_rate_180d",
-        "higher",
-        "share",
-        "Repurchase within 180 days",
-        "customers with a second order within 180 days of the first, among those old enough",
+    # On the cohorts the run acquired (paid ads, referral): the day-0 base's first order is
+    # synthetic, so the base is reported apart (``*_initial``). One window convention: W days
+    # from the first order's day (ages 0 … W − 1), among customers whose whole window is in the
+    # run (model.metrics.observed_for).
+    *(
+        _k(
+            f"repurchase_rate_{w}d",
+            "higher",
+            "share",
+            f"Repurchase within {w} days",
+            f"acquired customers (paid, referral) with a second order within {w} days of the "
+            f"first, among those whose whole {w}-day window is in the run",
+            w == 90,
+        )
+        for w in (30, 90, 180)
     ),
     _k(
         "repeat_customer_share",
         "higher",
         "share",
         "Repeat customers",
-        "customers with two or more orders / customers",
+        "acquired customers (paid, referral) with two or more orders / acquired customers",
+    ),
+    *(
+        _k(
+            f"repurchase_rate_{w}d_initial",
+            "higher",
+            "share",
+            f"Day-0 base: an order within {w} days",
+            f"day-0 base customers with an order in the first {w} days of the run (their first "
+            "order, before the run, is synthetic)",
+        )
+        for w in (30, 90, 180)
     ),
     _k(
-        "ltv_180",
+        "repeat_customer_share_initial",
         "higher",
-        "yuan",
-        "LTV 180 days",
-        "mean contribution per customer in the first 180 days after the first order",
+        "share",
+        "Day-0 base: buyers",
+        "day-0 base customers with at least one order in the run / the base",
     ),
-    _k(
-        "ltv_365",
-        "higher",
-        "yuan",
-        "LTV 365 days",
-        "mean contribution per customer in the first 365 days after the first order",
-        True,
+    *(
+        _k(
+            f"ltv_{w}",
+            "higher",
+            "yuan",
+            f"LTV {w} days",
+            f"mean contribution per acquired customer (paid, referral) in the {w} days from the "
+            f"first order, among those whose whole window is in the run (n/a if none is)",
+            w == 180,
+        )
+        for w in (180, 365)
     ),
     # --- the private domain ------------------------------------------------------------------
     _k(
@@ -269,18 +270,18 @@ _DEFINITIONS: tuple[KPI, ...] = (
     ),
 )
 
-# LTV per acquisition source: the same definitions, split by how customers first came.
+# LTV per acquisition source: the same window convention, one cohort each.
 _SOURCES = {"initial": "the day-0 base", "paid": "paid ads", "referral": "referral"}
 _BY_SOURCE = tuple(
     _k(
-        f"{base.name}_{source}",
+        f"ltv_{w}_{source}",
         "higher",
         "yuan",
-        f"{base.label} ({source})",
-        f"{base.definition}; customers acquired by {who}",
+        f"LTV {w} days ({source})",
+        f"mean contribution per customer acquired by {who} in the {w} days from the first order "
+        "(the base's: from day 0), among those whose whole window is in the run",
     )
-    for base in _DEFINITIONS
-    if base.name in ("ltv_180", "ltv_365")
+    for w in (180, 365)
     for source, who in _SOURCES.items()
 )
 
