@@ -79,16 +79,25 @@ _DEFINITIONS: tuple[KPI, ...] = (
         "lower",
         "yuan",
         "Marketing cost",
-        "ad spend + incentives + referral rewards + commissions + staff + messaging + tools",
+        "acquisition and retargeting ads + coupon discounts + incentives + referral rewards "
+        "+ commissions + staff + messaging + tools",
         True,
     ),
-    _k("cac_paid", "lower", "yuan", "Paid CAC", "ad spend / customers acquired by paid ads", True),
+    _k(
+        "cac_paid",
+        "lower",
+        "yuan",
+        "Paid CAC",
+        "acquisition ad spend (retargeting excluded) / customers acquired by paid ads",
+        True,
+    ),
     _k(
         "cost_per_private_member",
         "lower",
         "yuan",
         "Cost per member",
-        "private-side costs / members who joined (diverted + referred)",
+        "private-side costs (all marketing but platform ads) / members who joined (diverted "
+        "+ referred)",
         True,
     ),
     # --- repurchase and lifetime value -------------------------------------------------------

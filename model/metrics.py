@@ -46,6 +46,8 @@ FLOWS = (
     "messages_sent",
 )
 MONEY = LINES
+# Marketing costs paid to platforms (acquisition and retargeting ads); the rest is private-side.
+PUBLIC_SIDE_COSTS = ("cost_ad", "cost_retargeting")
 CUMULATIVE = ("cum_revenue", "cum_cost_marketing", "cum_contribution")
 DAILY_METRICS = ("day", *STOCKS, *FLOWS, *MONEY, *CUMULATIVE)
 
@@ -169,7 +171,7 @@ def kpis(daily: dict[str, np.ndarray], pop: Population, guides: list | None = No
     days = len(daily["day"])
     last = days - 1
     revenue = total["revenue"]
-    private_side = sum(total[c] for c in COST_LINES if c != "cost_ad")
+    private_side = sum(total[c] for c in COST_LINES if c not in PUBLIC_SIDE_COSTS)
     joined = total["new_diverted"] + total["new_referred"]
     mean_private = float(np.mean(daily["n_private"])) if days else 0.0
     acquired = _cohort(pop, ACQUIRED) & (pop.n_orders > 0)
