@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "model.commands.compare",
     "model.commands.calibrate",
     "model.commands.forecast",
+    "model.commands.dashboard",
 ]
 
 EXIT_BAD_INPUT = 2
