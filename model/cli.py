@@ -8,8 +8,12 @@ clear message and exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 from model._version import __version__
 from model.errors import InputError
@@ -28,7 +32,9 @@ COMMAND_MODULES = [
     "model.commands.dashboard",
 ]
 
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,17 +52,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return the process exit status."""
+    """Run the CLI and return the process exit status.
+
+    Bad input (:class:`~model.errors.InputError`) is one ``error:`` line and status 2; Ctrl-C
+    and SIGTERM (what ``kill``, Slurm and systemd send) stop the command the same way: what
+    finished is kept, partial output is removed, status 130.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_as_interrupt():
+            return int(args.func(args) or 0)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except OSError as err:
+        # The machine, not the input: a full disk, a file removed under us. Say which file.
+        where = f": {err.filename}" if err.filename else ""
+        print(f"error: {err.strerror or err}{where}; nothing more was written", file=sys.stderr)
+        return EXIT_FAILED
+    except RecursionError:
+        print("error: the input is nested too deeply to read", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C for the command's duration (only the main thread may)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -119,7 +119,8 @@ def test_missing_series_file(tmp_path, capsys):
          ["HIGH 1.5", "referral.p_convert = 1.5", "less than or equal to 1"]),
         ("diversion.p_join_max=0.01:0.2",
          ["LOW 0.01", "p_join_max = 0.01 is below p_join_base = 0.03"]),
-        ("diversion.lapsed_cooldown_days=10:95", ["midpoint 52.5", "valid integer"]),
+        ("diversion.lapsed_cooldown_days=10:95", ["lapsed_cooldown_days is a whole number"]),
+        ("operation.group_cap=100:300", ["group_cap is a whole number"]),
     ],
 )
 def test_bad_param_exits_2_with_its_message(param, fragments, tmp_path, capsys):

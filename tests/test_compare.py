@@ -265,14 +265,21 @@ def test_cached_runs_are_reused_and_only_missing_runs_run(tmp_path, monkeypatch)
     )
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_cli_resumes_after_ctrl_c_and_cleans_up(tmp_path):
     """SIGINT mid-comparison keeps finished runs; the same command then runs only the rest."""
     out = tmp_path / "cmp"
     cache = tmp_path / ".cmp.runs"
     cmd = [sys.executable, "run.py", "compare", str(SMALL), "--workers", "1",
            "--replicates", "12", "--out", str(out), "--no-plots"]
+    # A shell without job control starts background jobs with SIGINT ignored, and an ignored
+    # signal stays ignored across exec: run under such a shell (CI, `pytest &`), the child
+    # never saw the Ctrl-C and finished with 0. Give it the default disposition.
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while len(list(cache.glob("*.pkl"))) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)

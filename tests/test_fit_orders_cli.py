@@ -226,6 +226,7 @@ def test_good_file_writes_all_outputs(good_fit):
     assert status == 0
     names = {p.name for p in out.iterdir()}
     assert names == {
+        ".sidomain-output.json",  # the marker that makes a rerun replace only these files
         "fit.json",
         "fitted_behaviour.toml",
         "summary.csv",

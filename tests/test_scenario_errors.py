@@ -31,6 +31,38 @@ CASES = {
     "wrong_missing_base.toml": ["base = 'no_such_baseline.toml'", "no such file"],
     "wrong_budget_shares.toml": ["budget_share must sum to 1", "1.5"],
     "wrong_shock.toml": ["shocks.0.platform = 'taobao'", "['tmall']"],
+    # Encodings: scenario files are UTF-8 without a BOM, and the message says what they are.
+    "wrong_bom.toml": ["wrong_bom.toml", "byte-order mark (BOM)", "UTF-8 without a BOM"],
+    "wrong_utf16.toml": ["wrong_utf16.toml", "UTF-16 LE", "must be UTF-8"],
+    "wrong_gbk.toml": ["wrong_gbk.toml", "GBK/GB18030", "must be UTF-8"],
+    "wrong_binary_base.toml": [
+        "wrong_binary_base.toml",
+        "base = 'not_text.bin'",
+        "not a text file",
+    ],
+    # Syntax and structure.
+    "wrong_duplicate_key.toml": ["line 5", "'days' is given twice", "days = 40"],
+    "wrong_nested.toml": ["nested more than 32 levels"],
+    "wrong_base_cycle.toml": [
+        "base files form a cycle",
+        "wrong_base_cycle.toml → wrong_base_cycle.toml",
+    ],
+    # Strict types: nothing is converted.
+    "wrong_bool_for_int.toml": ["sim.days = true", "valid integer", "not true/false"],
+    "wrong_string_for_int.toml": ["sim.days = '90'", "valid integer", "not quoted"],
+    "wrong_string_for_bool.toml": ["outreach.enabled = 'yes'", "true or false"],
+    # Values that would validate field by field but crash or hang the run.
+    "wrong_inf.toml": ["budget.per_day_yuan = inf", "finite number"],
+    "wrong_huge_money.toml": [
+        "operation.tools_cost_per_day_yuan",
+        "1e+17",
+        "¥1,000,000,000",
+        "64-bit",
+    ],
+    "wrong_huge_cap.toml": ["platforms.tmall.daily_cap", "1e+20", "200,000,000"],
+    "wrong_invites.toml": ["invites_per_purchase_max = 1e+20", "at most 100"],
+    "wrong_purchase_rate.toml": ["r / alpha_days", "at most 1 (one order a day"],
+    "wrong_books.toml": ["books could reach", "market.size × sim.days", "64-bit"],
 }
 
 
@@ -41,6 +73,34 @@ def test_broken_scenario_message(name):
     message = str(err.value)
     for fragment in CASES[name]:
         assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+def test_every_wrong_fixture_is_tested():
+    assert {p.name for p in DATA.glob("wrong_*.toml")} == set(CASES)
+
+
+def test_whole_numbers_are_fine_for_real_valued_fields():
+    s = load_scenario(DATA / "small.toml", {"budget.per_day_yuan": 5000, "sim.days": 30})
+    assert s.budget.per_day_yuan == 5000.0 and isinstance(s.budget.per_day_yuan, float)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "fragments"),
+    [
+        # Text that starts like a TOML array, table or string must parse as one.
+        ('shocks=[{kind="ban", day=1}', ["--set shocks=", "not valid TOML", "Unclosed array"]),
+        ("shocks.5.day=1", ["shocks.5", "shocks is empty", "set the whole list"]),
+        ("sim.days.x=1", ["sim.days = 60 is a value, not a table"]),
+        ("market.size=inf", ["market.size = inf", "valid integer"]),
+        ("sim.days=true", ["sim.days = true", "valid integer", "from an override"]),
+        ("outreach.pushes_per_week=nan", ["finite number"]),
+    ],
+)
+def test_bad_set_values_say_what_is_wrong(assignment, fragments):
+    with pytest.raises(InputError) as err:
+        load_scenario(DATA / "small.toml", dict([parse_set(assignment)]))
+    for fragment in fragments:
+        assert fragment in str(err.value), (fragment, str(err.value))
 
 
 def test_override_errors_say_they_came_from_an_override():

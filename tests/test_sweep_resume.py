@@ -54,8 +54,11 @@ def _live(procs: list[psutil.Process]) -> list[psutil.Process]:
 
 def _interrupt_when_parts_exist(spec: Path, out: Path, sig: int) -> tuple[int, int]:
     """Start the sweep, wait for a stored part file, send ``sig``; return (exit code, stored)."""
+    # preexec_fn: a child of a shell without job control inherits SIGINT ignored (see
+    # test_compare.py::test_cli_resumes_after_ctrl_c_and_cleans_up).
     proc = subprocess.Popen(_sweep_cmd(spec, out), cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     children: list[psutil.Process] = []
     try:
         deadline = time.time() + 60

@@ -111,12 +111,20 @@ def check_params(raw: dict[str, Any], params: list[ParamRange], source: str) -> 
     (a probability above 1, p_join_max below p_join_base, an integer field) fails here, before
     any simulation or file is written.
     """
+    from model.scenario.loader import field_type
+
     keys = [p.key for p in params]
     dupes = {k for k in keys if keys.count(k) > 1}
     if dupes:
         raise InputError(f"--param {sorted(dupes)[0]!r} is given twice")
     for p in params:
-        # The midpoint is rarely a whole number, so an integer field is caught too.
+        if field_type(p.key) is int:
+            raise InputError(
+                f"--param {p.key}={p.low:g}:{p.high:g}: {p.key} is a whole number, but ABC-SMC "
+                "draws real numbers from a uniform prior; calibrate a real-valued parameter "
+                "(a probability, a rate, an amount) instead"
+            )
+        # The midpoint too: a range may be valid at both ends but not between (rarely).
         for label, value in (("LOW", p.low), ("HIGH", p.high), ("midpoint", (p.low + p.high) / 2)):
             try:
                 validate(apply_overrides(raw, {p.key: value}), source=source, overridden=[p.key])
@@ -124,6 +132,17 @@ def check_params(raw: dict[str, Any], params: list[ParamRange], source: str) -> 
                 raise InputError(
                     f"--param {p.key}={p.low:g}:{p.high:g} ({label} {value:g}): {err}"
                 ) from None
+    # Every parameter at its low end together, and at its high end together: cross-field rules
+    # (p_join_max ≥ p_join_base) and limits on products (the purchase rate) apply jointly.
+    for label, corner in (("every LOW", {p.key: p.low for p in params}),
+                          ("every HIGH", {p.key: p.high for p in params})):
+        if len(params) < 2:
+            break
+        try:
+            validate(apply_overrides(raw, corner), source=source, overridden=list(corner))
+        except InputError as err:
+            ranges = " ".join(f"{p.key}={p.low:g}:{p.high:g}" for p in params)
+            raise InputError(f"--param {ranges} (with {label}): {err}") from None
 
 
 def simulation_seed(seed: int, values: dict[str, float]) -> np.random.SeedSequence:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import InputError
+from model.textfiles import read_text
 
 DAYS_PER_MONTH = 30
 
@@ -83,6 +84,35 @@ class MonthlySeries:
     def horizon_days(self) -> int:
         """Days to simulate to cover the last observed month."""
         return DAYS_PER_MONTH * max(self.months)
+
+    def check_fits(self, market_size: int) -> None:
+        """Refuse series that the scenario's market cannot produce (sizes are absolute).
+
+        Raises:
+            InputError: a month's members, customers or joins exceed ``market.size``.
+        """
+        counts = [c for c in ("n_private", "n_public", "joins", "unfollows") if c in self.values]
+        if {"n_private", "n_public"} <= self.values.keys():
+            both = self.values["n_private"] + self.values["n_public"]
+            if (both > market_size).any():
+                i = int(np.argmax(both > market_size))
+                raise InputError(
+                    f"month {self.labels[i]}: n_private + n_public = {both[i]:,.0f} people, more "
+                    f"than the scenario's market.size = {market_size:,}; the series' sizes are "
+                    "absolute, so set market.size to your market (e.g. --set market.size=...)",
+                    file=self.source,
+                )
+        for col in counts:
+            too_big = self.values[col] > market_size
+            if too_big.any():
+                i = int(np.argmax(too_big))
+                raise InputError(
+                    f"month {self.labels[i]}, column {col!r}: {self.values[col][i]:,.0f} is more "
+                    f"than the scenario's market.size = {market_size:,} people; the series' "
+                    "sizes are absolute, so set market.size to your market (e.g. --set "
+                    "market.size=...)",
+                    file=self.source,
+                )
 
     def as_sumstats(self) -> dict[str, np.ndarray]:
         """The observed summary statistics for pyABC: one float array per series."""
@@ -150,10 +180,7 @@ def read_series(path: str | os.PathLike) -> MonthlySeries:
     name = str(path)
     if not path.is_file():
         raise InputError("no such file (expected a monthly series CSV)", file=name)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text ({err}); save the CSV as UTF-8", file=name) from None
+    text = read_text(path, what="monthly series CSV").text
     allowed = ", ".join(SERIES_COLUMNS)
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None

@@ -12,18 +12,32 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-from model.commands.common import add_set_argument, positive_int, require_file, write_json
+from model.commands.common import (
+    add_overwrite_argument,
+    add_set_argument,
+    positive_int,
+    require_file,
+    write_json,
+)
 from model.errors import InputError
 
 DEFAULT_OUT = "out/calibrate"
 DEFAULT_POPULATIONS = 4
 DEFAULT_POPULATION_SIZE = 100
 DEFAULT_PREDICTIVE = 40
+#: Everything calibrate writes into its folder (recorded in the folder's output marker).
+FILES = (
+    "abc.db",
+    "calibration.json",
+    "posterior.csv",
+    "posterior.json",
+    "posterior_predictive.csv",
+    "posterior_predictive.png",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -86,6 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's sim.seed)")
     add_set_argument(p)
     p.add_argument("--out", metavar="DIR", help=f"output directory ({DEFAULT_OUT}/<scenario>)")
+    add_overwrite_argument(p)
     p.set_defaults(func=main)
 
 
@@ -105,33 +120,20 @@ def _fingerprint(raw, series, params, population_size, seed) -> dict:
     }
 
 
-def _check_resume(meta_path: Path, fingerprint: dict, out: Path) -> None:
+def _can_resume(meta_path: Path, fingerprint: dict, out: str) -> list[str]:
+    """What differs between this command's inputs and the stored calibration's (empty: none)."""
     if not meta_path.exists():
         raise InputError(
             f"{out}/abc.db exists but {meta_path.name} is missing, so it cannot be checked "
-            "against these inputs; use another --out or delete the directory"
+            "against these inputs; use another --out"
         )
-    stored = json.loads(meta_path.read_text()).get("fingerprint", {})
-    changed = [k for k in fingerprint if stored.get(k) != fingerprint[k]]
-    if changed:
-        what = {"scenario": "the scenario or --set", "series": "--series",
-                "params": "--param", "population_size": "--population-size", "seed": "--seed"}
-        raise InputError(
-            f"{out}/abc.db was started with a different {', '.join(what[c] for c in changed)}; "
-            "a calibration can only be continued with the same inputs: use another --out "
-            "or delete the directory to start over"
-        )
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary sibling, then rename: readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        stored = json.loads(meta_path.read_text(encoding="utf-8")).get("fingerprint", {})
+    except (ValueError, AttributeError):
+        stored = {}
+    what = {"scenario": "the scenario or --set", "series": "--series", "params": "--param",
+            "population_size": "--population-size", "seed": "--seed"}
+    return [what[k] for k in fingerprint if stored.get(k) != fingerprint[k]]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -143,7 +145,16 @@ def main(args: argparse.Namespace) -> int:
     from model.calibration.plots import posterior_predictive
     from model.calibration.posterior import generations, summarise
     from model.calibration.series import DAYS_PER_MONTH, read_series
+    from model.outputs import (
+        atomic_write,
+        claim_output_dir,
+        default_out,
+        open_output_dir,
+        remove_own_files,
+    )
+    from model.resources import check_memory, concurrency, scenario_run_bytes
     from model.scenario import apply_overrides, parse_set, resolve_raw, validate
+    from model.scenario.loader import scenario_files
 
     # --- validate everything before anything is written ---------------------------------
     require_file(args.scenario)
@@ -153,6 +164,7 @@ def main(args: argparse.Namespace) -> int:
     raw = apply_overrides(raw, overrides)
     scenario = validate(raw, source=str(args.scenario), overridden=overrides.keys())
     series = read_series(args.series)
+    series.check_fits(scenario.market.size)
     horizon = series.horizon_days
     if horizon > 3650:
         raise InputError(
@@ -163,22 +175,41 @@ def main(args: argparse.Namespace) -> int:
     params = [parse_param(t) for t in args.params] or default_params(raw)
     check_params(raw, params, str(args.scenario))
     seed = scenario.sim.seed if args.seed is None else int(args.seed)
-    if seed < 0:
-        raise InputError(f"--seed {seed}: must be ≥ 0")
-    out = Path(args.out or Path(DEFAULT_OUT) / scenario.name)
+    if not 0 <= seed < 2**63:
+        raise InputError(f"--seed {seed}: must be from 0 to {2**63 - 1}")
+    out = Path(args.out) if args.out else default_out(DEFAULT_OUT, scenario.name)
+    inputs = [*scenario_files(args.scenario), Path(args.series)]
+    claim = claim_output_dir(out, "calibrate", overwrite=args.overwrite, inputs=inputs)
     db_path = out / "abc.db"
     meta_path = out / "calibration.json"
     fingerprint = _fingerprint(raw, series, params, args.population_size, seed)
+    start_over = False
     if db_path.exists():
-        _check_resume(meta_path, fingerprint, out)
-    elif out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a directory")
+        changed = _can_resume(meta_path, fingerprint, str(out))
+        ours = "abc.db" in claim.previous
+        if changed and not (args.overwrite and ours):
+            raise InputError(
+                f"{out}/abc.db was started with a different {', '.join(changed)}; a "
+                "calibration can only be continued with the same inputs: use another --out"
+                + (", or pass --overwrite to start over (its abc.db and posterior files are "
+                   "removed, nothing else)" if ours else "")
+            )
+        start_over = bool(changed)
+    check_memory(
+        what=f"calibrate {args.scenario}",
+        size=scenario.market.size,
+        per_run=scenario_run_bytes(scenario),
+        parallel=concurrency(args.workers, args.population_size),
+        scheduler=args.scheduler,
+    )
 
     # --- run ------------------------------------------------------------------------------
     def prepare() -> None:
         # Called once the executor is open (a Dask scheduler that cannot be reached is bad
         # input too, and must leave nothing behind).
-        out.mkdir(parents=True, exist_ok=True)
+        if start_over:
+            remove_own_files(claim, FILES)
+        open_output_dir(claim, FILES)
         if db_path.exists():
             return
         write_json(
@@ -257,12 +288,10 @@ def main(args: argparse.Namespace) -> int:
         "overrides": args.overrides,
         "command": " ".join(["run.py", *sys.argv[1:]]) if sys.argv else "",
     }
-    _atomic_write(out / "posterior.csv", lambda p: posterior.to_csv(p, index=False))
-    _atomic_write(out / "posterior.json", lambda p: write_json(p, record))
-    _atomic_write(
-        out / "posterior_predictive.csv", lambda p: predictive.to_csv(p, index=False)
-    )
-    _atomic_write(
+    atomic_write(out / "posterior.csv", lambda p: posterior.to_csv(p, index=False))
+    write_json(out / "posterior.json", record)
+    atomic_write(out / "posterior_predictive.csv", lambda p: predictive.to_csv(p, index=False))
+    atomic_write(
         out / "posterior_predictive.png",
         lambda p: posterior_predictive(series.to_frame(), predictive, path=p),
     )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 from pathlib import Path
 from typing import Any
 
 from model.errors import InputError
+from model.outputs import write_json  # noqa: F401 - re-exported for the commands
 from model.scenario import load_scenario, parse_set
 from model.scenario.schema import Scenario
 
@@ -25,6 +24,18 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    """``--overwrite``: the one way to write into a folder this tool did not create."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="allow --out to be an existing folder this tool did not create, another "
+        "command's output, or the folder holding an input. Only files this tool wrote (listed "
+        "in the folder's .sidomain-output.json) are ever replaced or removed; your files and "
+        "the inputs never are",
+    )
+
+
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     """The ``--set`` pairs plus ``--seed``/``--days`` as scenario overrides (validated alike)."""
     overrides = dict(parse_set(item) for item in args.overrides)
@@ -38,21 +49,6 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 def load_from_args(args: argparse.Namespace) -> Scenario:
     """Load the scenario named on the command line with its overrides."""
     return load_scenario(args.scenario, overrides_from(args))
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Pretty JSON with NaN/inf written as null (JSON has no NaN)."""
-    path.write_text(json.dumps(_clean(data), indent=2, ensure_ascii=False) + "\n")
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def format_value(value: Any) -> str:

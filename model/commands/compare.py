@@ -7,11 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from model.commands.common import positive_int, require_file
+from model.commands.common import add_overwrite_argument, positive_int, require_file
 from model.compare.report import ranking_text
 from model.compare.runner import RunCache, run_comparison
 from model.compare.spec import load_comparison
+from model.outputs import claim_output_dir, default_out
 from model.scenario import parse_set
+from model.scenario.loader import scenario_files
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "overrides), e.g. --set market.size=200000 (repeatable)",
     )
     p.add_argument("--out", help="output directory (default: out/<comparison name>)")
+    add_overwrite_argument(p)
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=main)
 
@@ -60,24 +63,29 @@ def main(args: argparse.Namespace) -> int:
     spec = load_comparison(
         args.file, replicates=args.replicates, root_seed=args.seed, market_overrides=market
     )
-    out = Path(args.out or Path("out") / spec.name)
+    out = Path(args.out) if args.out else default_out("out", spec.name)
+    inputs = [args.file, *scenario_files(spec.base_path)]
+    claim = claim_output_dir(out, "compare", overwrite=args.overwrite, inputs=inputs)
     # Finished runs wait beside the output until it is written: Ctrl-C or a crash loses no
     # finished run, and the same command resumes.
-    cache = out.with_name(f".{out.name}.runs")
+    cache = claim.path.with_name(f".{claim.path.name}.runs")
+    runs = RunCache(
+        claim_output_dir(cache, RunCache.COMMAND, overwrite=args.overwrite, option="run cache")
+    )
     start = time.perf_counter()
     try:
         result = run_comparison(
-            spec, workers=args.workers, scheduler=args.scheduler, progress=True, cache=cache
+            spec, workers=args.workers, scheduler=args.scheduler, progress=True, cache=runs
         )
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted: finished runs are kept in {cache}; run the same command to resume",
+            f"\ninterrupted: finished runs are kept in {runs.root}; run the same command to resume",
             file=sys.stderr,
         )
         raise
     elapsed = time.perf_counter() - start
-    result.write(out, plots=not args.no_plots)
-    RunCache(cache).clear()
+    result.write(claim, plots=not args.no_plots)
+    runs.clear()
     print(ranking_text(result.ranking(), spec))
     if not result.failures.empty:
         print(f"\n{len(result.failures)} run(s) did not finish: see {out}/failures.csv")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from model.commands.common import add_overwrite_argument
 from model.errors import InputError
-from model.outputs import atomic_output_dir
+from model.outputs import claim_output_dir, publish
 
 DEFAULT_OUT = "out/fit"
 
@@ -48,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="strptime format of the date part, e.g. %%d/%%m/%%Y, if detection is ambiguous",
     )
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"({DEFAULT_OUT})")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
@@ -84,7 +86,13 @@ def run(args: argparse.Namespace) -> int:
             f"{args.calibration_end}"
         )
     columns = OrderColumns(args.customer_col, args.date_col, args.amount_col)
+    claim = claim_output_dir(args.out, "fit-orders", overwrite=args.overwrite, inputs=[args.orders])
     orders = read_orders(args.orders, columns, date_format=args.date_format)
+    if not orders.attrs["encoding"].startswith("UTF-8") or orders.attrs["delimiter"] != "comma":
+        print(
+            f"note: read {args.orders} as {orders.attrs['encoding']}, "
+            f"{orders.attrs['delimiter']}-separated"
+        )
     tx = to_transactions(orders)
 
     first_day, last_day = tx["date"].min(), tx["date"].max()
@@ -114,7 +122,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         gg = GammaGammaModel().fit(summary)
     except ValueError as err:
-        raise InputError(f"{err}; choose a later --calibration-end", file=args.orders) from err
+        raise InputError(
+            f"{err} worth more than 0 by --calibration-end {args.calibration_end}; choose a later "
+            "calibration end, or check that --amount-col holds the order values",
+            file=args.orders,
+        ) from None
     holdout = holdout_comparison(summary, bg.params_) if hold_end is not None else None
     record = fit_record(
         source=str(args.orders),
@@ -136,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
             f"customer (p = {bg.params_['a'] / (bg.params_['a'] + bg.params_['b']):.3g}); "
             "see the NOTE in fitted_behaviour.toml"
         )
-    with atomic_output_dir(args.out) as out:
+    with publish(claim) as out:
         write_fit_json(out, record)
         write_fragment(out, record)
         write_summary(out, summary)

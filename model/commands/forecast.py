@@ -13,7 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-from model.commands.common import add_set_argument, load_from_args, positive_int, write_json
+from model.commands.common import (
+    add_overwrite_argument,
+    add_set_argument,
+    load_from_args,
+    positive_int,
+    write_json,
+)
 from model.errors import InputError
 
 DEFAULT_OUT = "out/forecast"
@@ -66,6 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_set_argument(p)
     p.add_argument("--out", metavar="DIR", help=f"output directory ({DEFAULT_OUT}/<scenario>)")
+    add_overwrite_argument(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
@@ -120,7 +127,15 @@ def main(args: argparse.Namespace) -> int:
     from model.calibration.plots import fan_chart
     from model.calibration.posterior import draw_parameters
     from model.execution import open_executor
-    from model.outputs import atomic_output_dir
+    from model.outputs import claim_output_dir, default_out, publish
+    from model.resources import (
+        MAX_REPLICATES,
+        check_count,
+        check_memory,
+        concurrency,
+        scenario_run_bytes,
+    )
+    from model.scenario.loader import scenario_files
 
     scenario = load_from_args(args)
     if args.months > MAX_MONTHS:
@@ -128,6 +143,7 @@ def main(args: argparse.Namespace) -> int:
     seed = scenario.sim.seed if args.seed is None else int(args.seed)
     if seed < 0:
         raise InputError(f"--seed {seed}: must be ≥ 0")
+    check_count(args.replicates, MAX_REPLICATES, "--replicates")
     draws = None
     if args.posterior:
         posterior = read_posterior(args.posterior)
@@ -141,7 +157,18 @@ def main(args: argparse.Namespace) -> int:
                 raise InputError(
                     f"--posterior {args.posterior}: a draw does not fit {args.scenario}: {err}"
                 ) from None
-    out = Path(args.out or Path(DEFAULT_OUT) / scenario.name)
+    out = Path(args.out) if args.out else default_out(DEFAULT_OUT, scenario.name)
+    inputs = scenario_files(args.scenario)
+    if args.posterior:
+        inputs.append(Path(args.posterior) / "posterior.csv")
+    claim = claim_output_dir(out, "forecast", overwrite=args.overwrite, inputs=inputs)
+    check_memory(
+        what=f"forecast of {args.scenario}: {args.replicates} replicates",
+        size=scenario.market.size,
+        per_run=scenario_run_bytes(scenario),
+        parallel=concurrency(args.workers, args.replicates),
+        scheduler=args.scheduler,
+    )
     tasks = make_tasks(
         scenario, months=args.months, replicates=args.replicates, seed=seed, draws=draws
     )
@@ -154,7 +181,7 @@ def main(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     table = bands(runs)
 
-    with atomic_output_dir(out) as tmp:
+    with publish(claim) as tmp:
         table.to_csv(tmp / "forecast_bands.csv", index=False)
         runs.to_parquet(tmp / "forecast_runs.parquet", index=False)
         title = f"{scenario.name}: {args.replicates} replicates" + (

@@ -9,15 +9,17 @@ from pathlib import Path
 from model._version import __version__
 from model.api import simulate
 from model.commands.common import (
+    add_overwrite_argument,
     add_set_argument,
     format_value,
     load_from_args,
-    write_json,
 )
 from model.kpis import HEADLINE
-from model.outputs import atomic_output_dir
+from model.outputs import claim_output_dir, default_out, publish, write_json
 from model.plots import write_run_plots
+from model.resources import check_memory, scenario_run_bytes
 from model.scenario import scenario_to_toml
+from model.scenario.loader import scenario_files
 
 HEADLINE_KPIS = HEADLINE  # the registry's headline KPIs (model/kpis.py), in its order
 
@@ -41,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run a faithful miniature at 0 < F ≤ 1 (same as --set market.scale=F)",
     )
     p.add_argument("--out", help="output directory (default: out/<scenario name>)")
+    add_overwrite_argument(p)
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=main)
 
@@ -50,9 +53,16 @@ def main(args: argparse.Namespace) -> int:
     if args.scale is not None:  # sugar, validated (and reported) like any --set
         args.overrides = [*args.overrides, f"market.scale={args.scale}"]
     scenario = load_from_args(args)
-    out = Path(args.out or Path("out") / scenario.name)
+    out = Path(args.out) if args.out else default_out("out", scenario.name)
+    inputs = scenario_files(args.scenario)
+    claim = claim_output_dir(out, "run", overwrite=args.overwrite, inputs=inputs)
+    check_memory(
+        what=f"run {args.scenario}",
+        size=scenario.market.size,
+        per_run=scenario_run_bytes(scenario),
+    )
     result = simulate(scenario, seed=scenario.sim.seed, progress=True)
-    with atomic_output_dir(out) as tmp:
+    with publish(claim) as tmp:
         result.daily.to_parquet(tmp / "daily.parquet", index=False)
         result.daily.to_csv(tmp / "daily.csv", index=False)
         provenance = {
@@ -68,7 +78,7 @@ def main(args: argparse.Namespace) -> int:
             f"# Resolved scenario of {args.scenario} as run by sidomain {__version__}, "
             f"seed {scenario.sim.seed}.\n# Re-run it exactly: python run.py run <this file>\n"
         )
-        (tmp / "scenario.toml").write_text(header + scenario_to_toml(scenario))
+        (tmp / "scenario.toml").write_text(header + scenario_to_toml(scenario), encoding="utf-8")
         if not result.guides.empty:
             result.guides.to_csv(tmp / "guides.csv", index=False)
         if not args.no_plots:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from model.commands.sweep import DEFAULT_OUT, add_execution_arguments, resume_hint
+from model.commands.sweep import add_execution_arguments, claim_for, resume_hint
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,17 +27,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the designs and print the ranking per KPI."""
-    from pathlib import Path
-
     from model.sweep.sensitivity import run_sensitivity
     from model.sweep.spec import load_spec
 
     spec = load_spec(args.spec, kind="sensitivity")
-    out = Path(args.out or f"{DEFAULT_OUT}/{spec.name}")
+    out, claim = claim_for(args, spec, "sensitivity")
     with resume_hint(out):
         result = run_sensitivity(
             spec,
-            out,
+            claim,
             workers=args.workers,
             scheduler=args.scheduler,
             retries=args.retries,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 
-from model.commands.common import non_negative_int, positive_int
+from model.commands.common import add_overwrite_argument, non_negative_int, positive_int
 
 DEFAULT_OUT = "out/sweeps"
 
@@ -41,6 +39,7 @@ def add_execution_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help=f"results directory; running again resumes it ({DEFAULT_OUT}/<spec name>)",
     )
+    add_overwrite_argument(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -64,17 +63,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load and validate the spec, run what is missing, print the summary."""
-    from pathlib import Path
-
     from model.sweep.runner import run_sweep
     from model.sweep.spec import load_spec
 
     spec = load_spec(args.spec, kind="sweep")
-    out = Path(args.out or f"{DEFAULT_OUT}/{spec.name}")
+    out, claim = claim_for(args, spec, "sweep")
     with resume_hint(out):
         result = run_sweep(
             spec,
-            out,
+            claim,
             workers=args.workers,
             scheduler=args.scheduler,
             retries=args.retries,
@@ -100,20 +97,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _terminate_as_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+def claim_for(args: argparse.Namespace, spec, kind: str):
+    """The output folder of a sweep or sensitivity run, checked before any run starts."""
+    from pathlib import Path
+
+    from model.outputs import default_out
+    from model.scenario.loader import scenario_files
+    from model.sweep.runner import claim_store
+
+    out = Path(args.out) if args.out else default_out(DEFAULT_OUT, spec.name)
+    inputs = [Path(args.spec), *scenario_files(spec.scenario_path)]
+    return out, claim_store(out, kind, overwrite=args.overwrite, inputs=inputs)
 
 
 @contextlib.contextmanager
 def resume_hint(out) -> Iterator[None]:
-    """On Ctrl-C (or SIGTERM), store what finished, say how to resume, let the CLI exit 130.
-
-    SIGTERM — what Slurm, systemd and ``kill`` send — is treated like Ctrl-C so the buffered
-    runs are written before exiting; only SIGKILL loses them (at most a minute's worth).
-    """
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    """On Ctrl-C (or SIGTERM: the CLI turns it into one), say how to resume; exit 130."""
     try:
         yield
     except KeyboardInterrupt:
@@ -123,9 +122,6 @@ def resume_hint(out) -> Iterator[None]:
         print(f"\ninterrupted: {stored} finished runs are stored in {out}; run the same "
               "command again to run only the missing ones", file=sys.stderr)
         raise
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def print_best(best) -> None:

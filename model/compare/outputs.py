@@ -1,6 +1,7 @@
 """Write a comparison's files: the one place in ``model.compare`` that touches the disk.
 
-Files (all into one directory, replaced atomically: complete or absent, never half-written):
+Files (all into one directory, published by :mod:`model.outputs`: complete or absent, never
+half-written; an existing directory is written into only if it is a comparison's own):
 
 * ``runs.parquet`` — tidy per-run, per-day results: scenario, strategy, replicate, seed, day,
   metric, value;
@@ -9,7 +10,8 @@ Files (all into one directory, replaced atomically: complete or absent, never ha
   with the reference and P(beats the reference);
 * ``ranking.csv`` — the ranking KPI's rows, best first;
 * ``failures.csv`` — only if some run raised or was lost;
-* ``provenance.json`` and ``scenarios/<strategy>.toml`` — version, seeds, resolved scenarios;
+* ``provenance.json`` and ``scenarios/<strategy>.toml`` — version, seeds, resolved scenarios
+  (the strategy's name made a safe file name);
 * the PNG plots and ``report.html`` (self-contained: images embedded).
 """
 
@@ -17,27 +19,37 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model.commands.common import write_json
 from model.compare.plots import write_comparison_plots
 from model.compare.report import render_report
-from model.outputs import atomic_output_dir
+from model.outputs import OutputDir, claim_output_dir, publish, safe_name, write_json
 
 
-def write_outputs(result, out: str | Path, *, plots: bool = True) -> Path:
-    """Write every file of a comparison into ``out`` (atomically).
+def write_outputs(
+    result, out: str | Path | OutputDir, *, plots: bool = True, overwrite: bool = False
+) -> Path:
+    """Write every file of a comparison into ``out`` (published whole, see above).
 
     Args:
         result: a :class:`model.compare.runner.ComparisonResult`.
-        out: the output directory; an existing one is replaced only when all is written.
+        out: the output directory (or one already claimed by the CLI); a directory that is
+            not an earlier comparison's output is refused unless ``overwrite``.
         plots: draw the PNG plots (and embed them in the report).
+        overwrite: write into a directory this tool did not create (see ``model.outputs``).
 
     Returns:
         The output directory.
+
+    Raises:
+        InputError: ``out`` may not be written (see :func:`model.outputs.claim_output_dir`).
     """
-    out = Path(out)
+    claim = (
+        out
+        if isinstance(out, OutputDir)
+        else claim_output_dir(out, "compare", overwrite=overwrite, inputs=[result.spec.path])
+    )
     summary = result.summary()
     ranking = result.ranking()
-    with atomic_output_dir(out) as tmp:
+    with publish(claim) as tmp:
         result.to_frame().to_parquet(tmp / "runs.parquet", index=False)
         result.kpis.to_parquet(tmp / "kpis.parquet", index=False)
         result.kpis.to_csv(tmp / "kpis.csv", index=False)
@@ -48,15 +60,20 @@ def write_outputs(result, out: str | Path, *, plots: bool = True) -> Path:
         write_json(tmp / "provenance.json", result.provenance())
         scen_dir = tmp / "scenarios"
         scen_dir.mkdir()
+        used: set[str] = set()
         for name, text in result.resolved_scenarios().items():
             header = (
                 f"# Resolved scenario of strategy {name!r} in comparison {result.spec.name!r}.\n"
                 "# Re-run one replicate with: python run.py run <this file>\n"
             )
-            (scen_dir / f"{name}.toml").write_text(header + text)
+            stem = safe_name(name, fallback="strategy")
+            while stem.lower() in used:  # two names that read alike as file names
+                stem += "_"
+            used.add(stem.lower())
+            (scen_dir / f"{stem}.toml").write_text(header + text, encoding="utf-8")
         images = write_comparison_plots(result, tmp) if plots else []
         (tmp / "report.html").write_text(
             render_report(result, summary, ranking, {name: tmp / name for name in images}),
             encoding="utf-8",
         )
-    return out
+    return Path(claim.shown)

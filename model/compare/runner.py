@@ -12,10 +12,9 @@ whatever the worker count.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import os
 import pickle
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,23 @@ from model.api import simulate
 from model.compare.spec import ComparisonSpec, load_comparison
 from model.compare.summary import ranking, summarise
 from model.execution import map_runs, open_executor
+from model.outputs import (
+    MARKER,
+    OutputDir,
+    atomic_write,
+    claim_output_dir,
+    open_output_dir,
+    read_marker,
+    remove_stale_temporaries,
+    safe_name,
+)
+from model.resources import (
+    COMPARE_BYTES_PER_RUN_DAY,
+    MAX_REPLICATES,
+    check_memory,
+    concurrency,
+    scenario_run_bytes,
+)
 from model.scenario import scenario_to_toml
 from model.scenario.schema import Scenario
 from model.seeds import replicate_seed, seed_label
@@ -70,41 +86,62 @@ class RunCache:
 
     One pickle per run, named by the run's content address (package version, resolved
     scenario, root seed, replicate — ``model.sweep.runs.run_key`` — plus the strategy name, the
-    label the record carries) and written under a temporary name then renamed, so a killed
-    process never leaves half a file. The CLI keeps it beside the output directory and removes
-    it once the outputs are written.
+    label the record carries), written whole (:func:`model.outputs.atomic_write`). The folder
+    carries this tool's marker: a folder that is not a run cache is refused, and
+    :meth:`clear` removes only the cache's own files. The CLI keeps it beside the output
+    directory (``.NAME.runs``) and clears it once the outputs are written.
     """
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+    COMMAND = "compare-runs"
+
+    def __init__(self, root: str | Path | OutputDir) -> None:
+        self.claim = (
+            root
+            if isinstance(root, OutputDir)
+            else claim_output_dir(root, self.COMMAND, option="cache")
+        )
+        self.root = Path(self.claim.shown)
+        self._opened = False
 
     def key(self, task: RunTask) -> str:
         """The file stem of one task's record."""
         from model.sweep.runs import run_key
 
         content = run_key(task.scenario.model_dump(mode="json"), task.root_seed, task.replicate)
-        return f"{content[:40]}-{task.strategy}"
+        return f"{content[:40]}-{safe_name(task.strategy, fallback='strategy')}"
 
     def load(self, task: RunTask) -> RunRecord | None:
-        """The cached record of a task, or None."""
+        """The cached record of a task, or None (also for a file that cannot be read back)."""
         path = self.root / f"{self.key(task)}.pkl"
         if not path.is_file():
             return None
-        with path.open("rb") as fh:
-            return pickle.load(fh)
+        try:
+            with path.open("rb") as fh:
+                record = pickle.load(fh)
+        except Exception:  # noqa: BLE001 - an unreadable cache entry is simply run again
+            return None
+        return record if isinstance(record, RunRecord) else None
 
     def save(self, task: RunTask, record: RunRecord) -> None:
         """Store one finished run atomically."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / f"{self.key(task)}.pkl"
-        tmp = path.with_suffix(f".tmp-{os.getpid()}")
-        with tmp.open("wb") as fh:
-            pickle.dump(record, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        if not self._opened:
+            open_output_dir(self.claim, [])
+            self._opened = True
+        atomic_write(
+            self.root / f"{self.key(task)}.pkl",
+            pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL),
+        )
 
     def clear(self) -> None:
-        """Remove the cache (after the outputs are safely written)."""
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Remove the cache's own files (after the outputs are safely written)."""
+        if not self.root.is_dir() or read_marker(self.root) is None:
+            return
+        for path in self.root.glob("*.pkl"):
+            path.unlink(missing_ok=True)
+        remove_stale_temporaries(self.root)
+        (self.root / MARKER).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.root.rmdir()  # kept if anything else is inside
 
 
 def make_tasks(spec: ComparisonSpec) -> list[RunTask]:
@@ -203,15 +240,36 @@ class ComparisonResult:
         """Each strategy's resolved scenario as TOML (runnable with ``run.py run``)."""
         return {s.name: scenario_to_toml(s.scenario) for s in self.spec.strategies}
 
-    def write(self, out: str | Path, *, plots: bool = True) -> Path:
-        """Write every output file into ``out`` (atomically; see :mod:`model.compare.outputs`)."""
+    def write(self, out: str | Path, *, plots: bool = True, overwrite: bool = False) -> Path:
+        """Write every output file into ``out`` (whole; see :mod:`model.compare.outputs`)."""
         from model.compare.outputs import write_outputs
 
-        return write_outputs(self, out, plots=plots)
+        return write_outputs(self, out, plots=plots, overwrite=overwrite)
 
     def _ordered_daily(self):
         order = {name: i for i, name in enumerate(self.spec.names)}
         return sorted(self.daily.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+
+
+def check_plan(spec: ComparisonSpec, *, workers: int | None, scheduler: str | None) -> None:
+    """Refuse a comparison that cannot fit in memory, before any run starts.
+
+    Raises:
+        InputError: with the estimate and what would fit (see :mod:`model.resources`).
+    """
+    runs = len(spec.strategies) * spec.replicates
+    largest = max(spec.strategies, key=lambda s: scenario_run_bytes(s.scenario)).scenario
+    days = max(s.scenario.sim.days for s in spec.strategies)
+    check_memory(
+        what=f"comparison {spec.name!r}: {len(spec.strategies)} strategies × "
+        f"{spec.replicates:,} replicates × {days} days",
+        size=largest.market.size,
+        per_run=scenario_run_bytes(largest),
+        parallel=concurrency(workers, runs),
+        held=runs * days * COMPARE_BYTES_PER_RUN_DAY,
+        held_per_replicate=len(spec.strategies) * days * COMPARE_BYTES_PER_RUN_DAY,
+        scheduler=scheduler,
+    )
 
 
 def run_comparison(
@@ -224,7 +282,7 @@ def run_comparison(
     market_overrides: dict[str, Any] | None = None,
     out: str | Path | None = None,
     progress: bool = False,
-    cache: str | Path | None = None,
+    cache: str | Path | OutputDir | RunCache | None = None,
 ) -> ComparisonResult:
     """Run every strategy of a comparison file over its replicates, with common random numbers.
 
@@ -255,8 +313,12 @@ def run_comparison(
             raise ValueError("market_overrides need the comparison file's path, not a loaded spec")
         spec = path
         if replicates is not None or seed is not None:
-            if (replicates is not None and replicates < 1) or (seed is not None and seed < 0):
-                raise ValueError(f"replicates = {replicates} must be ≥ 1, seed = {seed} ≥ 0")
+            if (replicates is not None and not 1 <= replicates <= MAX_REPLICATES) or (
+                seed is not None and seed < 0
+            ):
+                raise ValueError(
+                    f"replicates = {replicates} must be 1 to {MAX_REPLICATES}, seed = {seed} ≥ 0"
+                )
             spec = dataclasses.replace(
                 spec,
                 replicates=spec.replicates if replicates is None else int(replicates),
@@ -267,8 +329,9 @@ def run_comparison(
             path, replicates=replicates, root_seed=seed, market_overrides=market_overrides
         )
     tasks = make_tasks(spec)
+    check_plan(spec, workers=workers, scheduler=scheduler)
     records: dict[tuple[str, int], RunRecord] = {}
-    store = RunCache(cache) if cache is not None else None
+    store = cache if isinstance(cache, RunCache) or cache is None else RunCache(cache)
     if store is not None:
         for task in tasks:
             cached = store.load(task)

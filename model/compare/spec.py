@@ -37,9 +37,10 @@ from typing import Any
 from model.errors import InputError
 from model.kpis import HEADLINE
 from model.metrics import KPI_DIRECTIONS
+from model.resources import MAX_REPLICATES
 from model.scenario import apply_overrides, resolve_raw, validate
 from model.scenario.loader import read_toml
-from model.scenario.schema import Scenario
+from model.scenario.schema import MAX_SEED, Scenario
 
 # The KPIs a comparison summarises by default, and which way is better for each: both from the
 # KPI registry (model/kpis.py).
@@ -141,7 +142,7 @@ def load_comparison(
         )
     _check_keys(market, MARKET_KEYS, "market", src)
     base_ref = market.get("base")
-    if not isinstance(base_ref, str):
+    if not isinstance(base_ref, str) or not base_ref.strip() or "\x00" in base_ref:
         raise InputError(
             f"market.base = {base_ref!r}: required, the base scenario's path relative to this "
             'file (e.g. base = "baseline.toml")',
@@ -150,9 +151,22 @@ def load_comparison(
     base_path = (path.parent / base_ref).resolve()
     if not base_path.is_file():
         raise InputError(f"market.base = {base_ref!r}: no such file {base_path}", file=src)
+    if base_path == path.resolve():
+        raise InputError(
+            f"market.base = {base_ref!r}: points at this comparison file itself; it must name "
+            'a scenario file, e.g. base = "baseline.toml"',
+            file=src,
+        )
     file_market = _overrides(market.get("set", {}), "market.set", src)
     market_set = {**file_market, **(market_overrides or {})}
     base_raw = resolve_raw(base_path)
+    market_table = base_raw.get("market")
+    if "strategies" in base_raw or isinstance(market_table, dict) and "base" in market_table:
+        raise InputError(
+            f"market.base = {base_ref!r}: is a comparison file, not a scenario; it must name a "
+            'scenario file, e.g. base = "baseline.toml"',
+            file=src,
+        )
 
     name = raw.get("name", path.stem)
     if not isinstance(name, str) or not name:
@@ -161,7 +175,10 @@ def load_comparison(
     if not isinstance(description, str):
         raise InputError(f"description = {description!r}: must be a string", file=src)
 
-    market_raw = apply_overrides(base_raw, market_set)
+    try:
+        market_raw = apply_overrides(base_raw, market_set)
+    except InputError as err:
+        raise InputError(f"in the shared market ([market] or --set): {err}", file=src) from None
     market_raw["name"] = name
     try:
         market_scenario = validate(market_raw, source=src, overridden=market_set.keys())
@@ -233,13 +250,19 @@ def load_comparison(
 
     # --- run settings -----------------------------------------------------------------------
     n_rep = replicates if replicates is not None else raw.get("replicates", DEFAULT_REPLICATES)
-    if not isinstance(n_rep, int) or isinstance(n_rep, bool) or n_rep < 1:
+    if not isinstance(n_rep, int) or isinstance(n_rep, bool) or not 1 <= n_rep <= MAX_REPLICATES:
         where = "--replicates" if replicates is not None else "replicates"
-        raise InputError(f"{where} = {n_rep!r}: must be a whole number ≥ 1", file=src)
+        raise InputError(
+            f"{where} = {n_rep!r}: must be a whole number from 1 to {MAX_REPLICATES:,} (the "
+            "spread of a KPI narrows as 1/√replicates: 10,000 already pins it to 1%)",
+            file=src,
+        )
     seed = root_seed if root_seed is not None else raw.get("root_seed", market_scenario.sim.seed)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
         where = "--seed" if root_seed is not None else "root_seed"
-        raise InputError(f"{where} = {seed!r}: must be a whole number ≥ 0", file=src)
+        raise InputError(
+            f"{where} = {seed!r}: must be a whole number from 0 to {MAX_SEED}", file=src
+        )
 
     kpis = raw.get("kpis", list(KPIS))
     if not isinstance(kpis, list) or not kpis or not all(isinstance(k, str) for k in kpis):

@@ -6,20 +6,26 @@ it (the header is line 1), the column, the bad value and what is allowed.
 
 CSV rules (also in the README):
 
-- Comma-separated, UTF-8 (with or without BOM); files that are not UTF-8 are read as GB18030,
-  which covers the GBK exports Excel writes on Chinese Windows. Blank lines are skipped.
+- Comma-separated; a file whose header has tabs and no commas is read as tab-separated (Excel's
+  "Unicode text"). Encodings: UTF-8 (with or without BOM), UTF-16 (Excel's "Unicode text", with
+  or without BOM), GBK/GB18030 (Excel on simplified-Chinese Windows), Big5 and
+  Windows-1252/latin-1 are detected (:mod:`model.textfiles`) and the one used is reported; a
+  file that is not text is refused. Blank lines are skipped.
 - A header row naming at least the customer, date and amount columns (defaults
   ``customer_id``, ``date``, ``amount``); other columns are ignored.
 - Dates: the part before the first space or ``T`` is the date; an optional time after it
-  (``14:22``, ``14:22:05``, fractions and a ``Z``/``+08:00`` zone allowed) is checked and then
-  dropped, so orders count on the calendar day as written, with no time-zone conversion. The
-  date part must parse with ONE format for the whole column, tried in this order:
+  (``14:22``, ``14:22:05``, fractions and a ``Z``/``+08:00`` zone allowed; hours 0–23,
+  minutes and seconds 0–59) is checked and then dropped, so orders count on the calendar day
+  as written, with no time-zone conversion. The date part must parse with ONE format for the
+  whole column, tried in this order:
   ``YYYY-MM-DD`` (ISO), ``YYYY/MM/DD``, ``YYYY.MM.DD``, ``YYYYMMDD``, ``YYYY年MM月DD日``,
   ``DD/MM/YYYY``, ``MM/DD/YYYY``; leading zeros optional. If a column reads both as
   day-first and month-first, it is ambiguous and refused; pass ``--date-format``.
-  Dates must lie between 1990-01-01 and 2100-12-31 (catches typos such as 9024).
+  Dates must lie between 1990-01-01 and 2100-12-31 (catches typos such as 9024), and so must
+  ``--calibration-end`` and ``--holdout-end``.
 - Amounts: plain non-negative numbers in yuan (``129``, ``129.50``); no currency symbols or
-  thousands separators. Zero is allowed (free samples) but such orders add no value.
+  thousands separators. Zero is allowed (free samples) but such orders add no value, and a
+  file whose amounts are all zero is refused.
 - Several orders by one customer on one calendar day are one transaction, amounts summed:
   BG/NBD models purchase occasions, and a basket split into two orders is one occasion.
 """
@@ -38,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import InputError
+from model.textfiles import read_text
 
 # Tried in this order; the first format under which every row parses wins (except the
 # day/month pair, see _detect_date_format). Human-readable names go into error messages.
@@ -52,8 +59,9 @@ DATE_FORMATS: list[tuple[str, str]] = [
 ]
 _AMBIGUOUS_PAIR = ("%d/%m/%Y", "%m/%d/%Y")
 ALLOWED_DATES = ", ".join(name for _, name in DATE_FORMATS)
-# An optional time of day after the date: HH:MM[:SS[.fff]] with an optional zone.
-_TIME_RE = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?"
+# An optional time of day after the date: HH:MM[:SS[.fff]] with an optional zone; hours 0-23,
+# minutes and seconds 0-59 (checked after the match).
+_TIME_RE = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?"
 
 TIME_UNITS = {"day": 1.0, "week": 7.0}
 DATE_MIN, DATE_MAX = np.datetime64("1990-01-01", "s"), np.datetime64("2100-12-31", "s")
@@ -92,11 +100,12 @@ def read_orders(
     columns = columns or OrderColumns()
     path = Path(path)
     name = str(path)
-    if not path.is_file():
-        raise InputError("no such file (expected a CSV order export)", file=name)
-    text = _decode(path.read_bytes())
+    decoded = read_text(path, what="CSV order export")
+    text = decoded.text
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = "\t" if "\t" in first and "," not in first else ","
 
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     header_line = 0
     rows: list[list[str]] = []
@@ -167,15 +176,9 @@ def read_orders(
     )
     out.attrs["date_format"] = fmt_name
     out.attrs["file"] = name
+    out.attrs["encoding"] = decoded.name
+    out.attrs["delimiter"] = "tab" if delimiter == "\t" else "comma"
     return out
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel on Chinese Windows saves CSV as GBK; GB18030 is its superset.
-        return data.decode("gb18030", errors="strict")
 
 
 def _missing_column_message(col: str, role: str, header: list[str], line: int) -> str:
@@ -202,13 +205,15 @@ def _parse_dates(
     date_part = parts[0]
     time_part = parts[1].fillna("").str.strip() if parts.shape[1] > 1 else None
     if time_part is not None:
-        bad_time = ~((time_part == "") | time_part.str.fullmatch(_TIME_RE)).to_numpy()
+        fields = time_part.str.extract(f"^{_TIME_RE}$").astype(float)
+        in_range = (fields[0] <= 23) & (fields[1] <= 59) & (fields[2].isna() | (fields[2] <= 59))
+        bad_time = ~((time_part == "") | in_range).to_numpy()
         if bad_time.any():
             i = int(np.argmax(bad_time))
             raise InputError(
                 f"line {lines[i]}, column '{col}': cannot read {raw.iloc[i]!r} as a date; "
-                "after the date only a time such as 14:22 or 14:22:05 may follow. "
-                f"Allowed date formats: {ALLOWED_DATES}",
+                "after the date only a time of day such as 14:22 or 14:22:05 may follow "
+                f"(hours 0–23, minutes and seconds 0–59). Allowed date formats: {ALLOWED_DATES}",
                 file=file,
             )
     if date_format is not None:
@@ -223,7 +228,13 @@ def _parse_dates(
     for fmt, _ in candidates:
         if full and not (full[0] in _AMBIGUOUS_PAIR and fmt in _AMBIGUOUS_PAIR):
             break
-        parsed[fmt] = pd.to_datetime(date_part, format=fmt, errors="coerce").to_numpy()
+        try:
+            parsed[fmt] = pd.to_datetime(date_part, format=fmt, errors="coerce").to_numpy()
+        except (ValueError, TypeError) as err:  # only --date-format can be malformed
+            raise InputError(
+                f"--date-format {fmt!r}: not a date format ({err}); use strptime codes such "
+                "as %Y-%m-%d or %d/%m/%Y"
+            ) from None
         ok[fmt] = ~np.isnat(parsed[fmt])
         if ok[fmt].all():
             full.append(fmt)
@@ -280,6 +291,12 @@ def _parse_amounts(raw: pd.Series, lines: np.ndarray, col: str, file: str) -> np
             file=file,
         )
     neg = values < 0
+    if not neg.any() and (values == 0).all():
+        raise InputError(
+            f"column '{col}': every amount is 0; the fit needs order values in yuan (is "
+            "--amount-col the right column?)",
+            file=file,
+        )
     if neg.any():
         i = int(np.argmax(neg))
         raise InputError(
@@ -337,11 +354,15 @@ def parse_cli_date(value: str, option: str) -> pd.Timestamp:
         InputError: Naming the option, the value and the allowed format.
     """
     try:
-        return pd.Timestamp(date.fromisoformat(value.strip()))
-    except ValueError as err:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
         raise InputError(
             f"{option} {value!r}: not a date; use YYYY-MM-DD, e.g. 2024-06-30"
-        ) from err
+        ) from None
+    low, high = DATE_MIN.astype("datetime64[D]"), DATE_MAX.astype("datetime64[D]")
+    if not low <= np.datetime64(day) <= high:
+        raise InputError(f"{option} {value}: outside the allowed range {low} to {high}")
+    return pd.Timestamp(day)
 
 
 def rfm_summary(

@@ -126,9 +126,11 @@ def behaviour_fragment(record: dict[str, Any], today: date | None = None) -> str
     ]
     if "holdout" in record:
         h = record["holdout"]
+        # error_pct is null when the holdout has no repeat transactions (nothing to divide by).
+        error = "error undefined" if h["error_pct"] is None else f"{h['error_pct']:+.1f}%"
         lines.append(
             f"# Holdout to {record['holdout_end']}: {h['predicted_repeat']:.1f} repeat "
-            f"transactions forecast vs {h['actual_repeat']} actual ({h['error_pct']:+.1f}%)."
+            f"transactions forecast vs {h['actual_repeat']} actual ({error})."
         )
     if bg["a"] + bg["b"] > HOMOGENEOUS_P:
         lines.append(

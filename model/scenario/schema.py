@@ -16,11 +16,33 @@ Every model forbids unknown keys, so a typo is an error, never a silently ignore
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 DOMAINS = ("prospect", "public", "private", "lapsed")
+
+# --- limits that keep every valid scenario finishable ------------------------------------------
+# Money is booked in whole fen in 64-bit integers (model/ledger.py): at most 9.2e18 fen.
+#: Largest amount of any ``*_yuan`` parameter (per item or per day): ¥1 billion.
+MAX_YUAN = 1e9
+#: The run's books must stay this far below the int64 limit (worst case, see _books_fit).
+MAX_BOOKS_FEN = 2**63 // 10
+#: Mean purchases per customer per day (r / alpha_days, times rel_rate_private for members);
+#: run time grows with it, and one order a day on average is beyond any brand's customers.
+MAX_PURCHASE_RATE = 1.0
+#: Mean invitations per purchase (times rel_referral_distribution in distribution mode).
+MAX_INVITES = 100.0
+#: Mean order value gg_p·gg_gamma/(gg_q − 1), yuan.
+MAX_ORDER_YUAN = 1e6
+#: Accounts or guides a run may employ: guides are Python objects visited every day.
+MAX_HOLDERS = {"guides": 100_000, "accounts": 10_000_000}
+#: Counts and day numbers are 32-bit integers in the simulator; seeds may be 64-bit.
+MAX_INT = 2**31 - 1
+MAX_SEED = 2**63 - 1
+LARGEST_MARKET = 200_000_000
+
 
 Side = Literal["market", "lever", "run"]
 Grade = Literal["A", "B", "C", "D"]
@@ -68,9 +90,34 @@ def param(
 
 
 class Strict(BaseModel):
-    """Base for every scenario table: unknown keys and wrong types are errors."""
+    """Base for every scenario table: unknown keys and wrong types are errors.
 
-    model_config = ConfigDict(extra="forbid", strict=False, validate_assignment=True)
+    Strict: a value is never converted, so ``days = true``, ``"90"`` or ``"yes"`` are errors
+    (a whole number is fine where a real number is expected); infinities and NaN are refused.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, allow_inf_nan=False, validate_assignment=True
+    )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value, info: ValidationInfo):
+        name = info.field_name or ""
+        if name.endswith("_yuan") and isinstance(value, float) and value > MAX_YUAN:
+            raise ValueError(
+                f"{value:g} yuan is more than the ¥{MAX_YUAN:,.0f} any amount may be: money "
+                "is booked in whole fen in 64-bit integers, and larger amounts could overflow "
+                "them"
+            )
+        if isinstance(value, int) and not isinstance(value, bool):
+            limit = MAX_SEED if name == "seed" else MAX_INT
+            if abs(value) > limit:
+                raise ValueError(
+                    f"{value} is more than {limit:,}, the largest "
+                    + ("seed" if name == "seed" else "count or day number the simulator holds")
+                )
+        return value
 
 
 class Sim(Strict):
@@ -276,6 +323,26 @@ class Behaviour(Strict):
         le=1,
     )
 
+    @model_validator(mode="after")
+    def _finishable(self) -> Behaviour:
+        rate = self.r / self.alpha_days * max(1.0, self.rel_rate_private)
+        if rate > MAX_PURCHASE_RATE:
+            raise ValueError(
+                "mean purchases per customer per day r / alpha_days"
+                + (" × rel_rate_private" if self.rel_rate_private > 1 else "")
+                + f" = {rate:.3g}: at most {MAX_PURCHASE_RATE:g} (one order a day on average); "
+                "run time grows with it. alpha_days is a rate in days: r = 0.5, alpha_days = 60 "
+                "is one purchase per 120 days"
+            )
+        mean_order = self.gg_p * self.gg_gamma / (self.gg_q - 1)
+        if mean_order > MAX_ORDER_YUAN:
+            raise ValueError(
+                f"mean order value gg_p·gg_gamma/(gg_q − 1) = ¥{mean_order:,.4g}: at most "
+                f"¥{MAX_ORDER_YUAN:,.0f}, so that revenue fits the books (whole fen in 64-bit "
+                "integers); gg_q close to 1 makes it explode"
+            )
+        return self
+
 
 class Platform(Strict):
     """One public platform the brand rents traffic from."""
@@ -364,6 +431,16 @@ class Platform(Strict):
         ge=0,
         le=1,
     )
+
+    @field_validator("daily_cap", mode="after")
+    @classmethod
+    def _cap_within_a_market(cls, value: float) -> float:
+        if value > LARGEST_MARKET:
+            raise ValueError(
+                f"{value:g} new customers a day is more than the largest market holds "
+                f"({LARGEST_MARKET:,} people); use a cap ≤ market.size"
+            )
+        return value
 
 
 class Acquisition(Strict):
@@ -693,6 +770,12 @@ class Referral(Strict):
 
     @model_validator(mode="after")
     def _max_above_base(self) -> Referral:
+        if self.invites_per_purchase_max > MAX_INVITES:
+            raise ValueError(
+                f"invites_per_purchase_max = {self.invites_per_purchase_max:g}: at most "
+                f"{MAX_INVITES:g} invitations per purchase on average (each is drawn and "
+                "checked, so the run's memory and time grow with it)"
+            )
         if self.invites_per_purchase_max < self.invites_per_purchase_base:
             raise ValueError(
                 f"invites_per_purchase_max = {self.invites_per_purchase_max} is below "
@@ -920,12 +1003,91 @@ class Scenario(Strict):
                     f"shocks.{i}.platform = {shock.platform!r} is not one of the platforms "
                     f"{sorted(self.platforms)} (or '*')"
                 )
+        self._finishable()
         if self.operation.mode == "none" and self.market.initial_private > 0:
             raise ValueError(
                 f"operation.mode = 'none' has no private pool to hold market.initial_private = "
                 f"{self.market.initial_private}; set it to 0"
             )
         return self
+
+    def _finishable(self) -> None:
+        """Refuse plans that validate field by field but could not finish (time, overflow)."""
+        op = self.operation
+        if op.mode == "distribution":
+            invites = self.referral.invites_per_purchase_max * op.rel_referral_distribution
+            if invites > MAX_INVITES:
+                raise ValueError(
+                    f"referral.invites_per_purchase_max × operation.rel_referral_distribution = "
+                    f"{invites:g} invitations per purchase: at most {MAX_INVITES:g}"
+                )
+        if op.mode != "none":
+            kind = "guides" if op.mode == "guides" else "accounts"
+            capacity = (
+                min(op.guide_capacity, op.friend_cap_per_account)
+                if kind == "guides"
+                else op.friend_cap_per_account
+            )
+            initial, most = (
+                (op.guides_initial, op.guides_max)
+                if kind == "guides"
+                else (op.accounts_initial, op.accounts_max)
+            )
+            needed = min(most, max(initial, math.ceil(self.market.size / capacity)))
+            if needed > MAX_HOLDERS[kind]:
+                raise ValueError(
+                    f"operation: the run could employ {needed:,} {kind} (market.size "
+                    f"{self.market.size:,} / {capacity:,} members each, capped by "
+                    f"operation.{kind}_max = {most:,}); at most {MAX_HOLDERS[kind]:,}: raise "
+                    f"the capacity or lower operation.{kind}_max"
+                )
+        terms = self._books_bound_fen()
+        total = sum(terms.values())
+        if total > MAX_BOOKS_FEN:
+            largest = max(terms, key=terms.get)
+            raise ValueError(
+                f"the run's books could reach ¥{total / 100:.3g} (largest: {largest}), more "
+                f"than the ¥{MAX_BOOKS_FEN / 100:.3g} that whole fen in 64-bit integers hold "
+                "with a safety margin; lower that amount, market.size or sim.days"
+            )
+
+    def _books_bound_fen(self) -> dict[str, float]:
+        """A generous upper bound (fen) of each money flow over the whole run."""
+        n, days = self.market.size, self.sim.days
+        b, o, v, r, op, beh = (
+            self.budget,
+            self.outreach,
+            self.diversion,
+            self.referral,
+            self.operation,
+            self.behaviour,
+        )
+        ad = max(b.per_day_yuan, b.ramp_to_per_day_yuan) + sum(p.per_day_yuan for p in b.pulses)
+        holder = max(op.account_cost_per_day_yuan, op.guide_salary_per_day_yuan)
+        staff = (
+            op.content_cost_per_day_yuan
+            + op.tools_cost_per_day_yuan
+            + holder * min(n, max(op.accounts_max, op.guides_max, 1))
+            + op.group_cost_per_day_yuan * n / op.group_cap
+        )
+        # Per person and day at most one push, one card per order, one join, one reward.
+        rate = beh.r / beh.alpha_days * max(1.0, beh.rel_rate_private)
+        per_person = (
+            o.cost_per_message_yuan
+            + v.incentive_yuan
+            + r.reward_yuan
+            + (v.cost_per_card_yuan * 20 * rate)
+        )
+        # Revenue: 20× the mean rate and order value covers the heterogeneity of both.
+        revenue = 20 * rate * beh.gg_p * beh.gg_gamma / (beh.gg_q - 1)
+        return {
+            "budget.per_day_yuan × sim.days": 100.0 * days * ad,
+            "operation costs × sim.days": 100.0 * days * staff,
+            "per-member costs × market.size × sim.days": 100.0 * days * n * per_person,
+            "revenue (purchase rate × order value × market.size × sim.days)": (
+                100.0 * days * n * revenue
+            ),
+        }
 
     @property
     def has_private_domain(self) -> bool:

@@ -8,16 +8,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from model.outputs import atomic_write
 from model.sweep.runner import load_sweep, point_summary
 from model.sweep.store import read_manifest
 
 
 def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    tmp.replace(path)  # a half-written figure never replaces a good one
-    return path
+    # A half-written figure never replaces a good one.
+    return atomic_write(path, lambda p: fig.savefig(p, dpi=110, bbox_inches="tight", format="png"))
 
 
 def sweep_plots(out: str | Path) -> list[Path]:

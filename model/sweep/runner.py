@@ -20,13 +20,17 @@ import pandas as pd
 from model._version import __version__
 from model.errors import InputError
 from model.execution import map_runs, open_executor
+from model.outputs import OutputDir, claim_output_dir, open_output_dir
+from model.resources import MAX_RUNS, check_count, check_memory, concurrency, run_bytes
 from model.scenario import apply_overrides, validate
-from model.sweep.runs import RunTask, execute, run_key
+from model.sweep.runs import DEFAULT_RUN, RunTask, execute, run_key
 from model.sweep.sampling import design_points
 from model.sweep.spec import SweepSpec
 from model.sweep.store import (
     KPI_PREFIX,
+    STORE_FILES,
     ResultStore,
+    looks_like_store,
     read_manifest,
     result_hash,
     write_manifest,
@@ -84,17 +88,20 @@ def build_plan(spec: SweepSpec, points: list[dict[str, Any]] | None = None, *,
         InputError: the first point whose scenario is invalid, naming the spec and the point.
     """
     points = design_points(spec) if points is None else points
+    check_count(len(points) * spec.replicates, MAX_RUNS,
+                f"{spec.path}: points × replicates ({len(points):,} × {spec.replicates:,})")
     point_seeds = point_seeds or [spec.root_seed] * len(points)
     keys: list[list[str]] = []
     tasks: list[RunTask] = []
     seen: set[str] = set()
     for i, (point, seed) in enumerate(zip(points, point_seeds, strict=True)):
-        raw = apply_overrides(spec.base_raw, point)
-        raw.setdefault("name", spec.name)
+        source = f"{spec.path} (point {i}: {point})"
         try:
-            scenario = validate(raw, source=f"{spec.path} (point {i}: {point})")
-        except InputError:
-            raise
+            raw = apply_overrides(spec.base_raw, point)
+        except InputError as err:
+            raise InputError(str(err), file=source) from None
+        raw.setdefault("name", spec.name)
+        scenario = validate(raw, source=source)
         resolved = scenario.model_dump(mode="json")
         row = []
         for rep in range(spec.replicates):
@@ -118,9 +125,43 @@ class ExecutionReport:
     n_lost: int = 0
 
 
+def claim_store(out: str | Path | OutputDir, kind: str, *, overwrite: bool = False,
+                inputs: list[Path] | tuple[Path, ...] = ()) -> OutputDir:
+    """Check that a sweep or sensitivity run may write its store into ``out``.
+
+    New, empty, or a store of either kind (see :func:`model.outputs.claim_output_dir`).
+    """
+    if isinstance(out, OutputDir):
+        return out
+    other = "sensitivity" if kind == "sweep" else "sweep"
+    return claim_output_dir(out, kind, overwrite=overwrite, inputs=inputs, compatible=(other,),
+                            recognise=looks_like_store)
+
+
+def check_plan_memory(plan: Plan, *, workers: int | None, scheduler: str | None,
+                      executor: cf.Executor | None = None) -> None:
+    """Refuse a plan whose largest run cannot fit in memory on this machine's workers."""
+    sizes = [(t.scenario["market"]["size"], _graph_degree(t.scenario)) for t in plan.tasks]
+    if not sizes:
+        return
+    size, degree = max(sizes, key=lambda sd: run_bytes(sd[0], graph_degree=sd[1]))
+    parallel = int(getattr(executor, "workers", 1) or 1) if executor else concurrency(
+        workers, len(plan.tasks))
+    check_memory(what=f"{plan.kind} {plan.spec.name!r}", size=size,
+                 per_run=run_bytes(size, graph_degree=degree), parallel=parallel,
+                 scheduler=scheduler)
+
+
+def _graph_degree(scenario: dict[str, Any]) -> int | None:
+    referral, operation = scenario["referral"], scenario["operation"]
+    if operation["mode"] != "none" and referral["enabled"] and referral["network"] != "mixed":
+        return int(referral["mean_degree"])
+    return None
+
+
 def execute_plan(
     plan: Plan,
-    out: str | Path,
+    out: str | Path | OutputDir,
     *,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -130,12 +171,14 @@ def execute_plan(
     reverse: bool = False,
     manifest_extra: dict[str, Any] | None = None,
     log: Log | None = None,
+    overwrite: bool = False,
 ) -> ExecutionReport:
     """Write the plan's manifest, run the runs the store lacks, and store every outcome.
 
     Args:
         plan: from :func:`build_plan`.
-        out: the output directory (created; may hold runs of earlier invocations).
+        out: the output directory (created; may hold runs of earlier invocations; another
+            folder is refused unless ``overwrite``, see :func:`claim_store`).
         workers: local processes (1: in-process; None: every core).
         scheduler: a Dask scheduler address; overrides ``workers``.
         executor: an already open executor (overrides both; the caller closes it).
@@ -144,9 +187,13 @@ def execute_plan(
         reverse: submit in reverse order (a test that results ignore order).
         manifest_extra: extra fields for ``sweep.json``.
         log: where to print plan lines (e.g. ``print``).
+        overwrite: allow a folder this tool did not create (see :mod:`model.outputs`).
     """
     say = log or (lambda _msg: None)
-    out = Path(out)
+    claim = claim_store(out, plan.kind, overwrite=overwrite)
+    if plan.spec.run == DEFAULT_RUN:  # stand-in run functions do not simulate a market
+        check_plan_memory(plan, workers=workers, scheduler=scheduler, executor=executor)
+    out = claim.path
     store = ResultStore(out)
     done = store.finished_keys()
     todo = [t for t in plan.tasks if t.run_key not in done]
@@ -160,12 +207,14 @@ def execute_plan(
         f"{len(plan.tasks)} runs; {report.n_reused} already stored, running {len(todo)} "
         f"({'given executor' if executor else where}) into {out}")
     if not todo:
+        open_output_dir(claim, STORE_FILES)
         write_manifest(out, plan.manifest(manifest_extra))
         return report
     ctx = contextlib.nullcontext(executor) if executor else open_executor(
         workers, scheduler, retries=retries)
     # The executor opens first: an unreachable scheduler fails before anything is written.
     with ctx as ex:
+        open_output_dir(claim, STORE_FILES)
         write_manifest(out, plan.manifest(manifest_extra))
         _run_into_store(plan, todo, ex, store, retries, progress, report)
     return report
@@ -314,7 +363,7 @@ class SweepResult:
 
 def run_sweep(
     spec: SweepSpec,
-    out: str | Path,
+    out: str | Path | OutputDir,
     *,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -324,6 +373,7 @@ def run_sweep(
     reverse: bool = False,
     plots: bool = True,
     log: Log | None = None,
+    overwrite: bool = False,
 ) -> SweepResult:
     """Run (or resume) a sweep into ``out`` and summarise it.
 
@@ -335,7 +385,9 @@ def run_sweep(
     """
     plan = build_plan(spec)
     report = execute_plan(plan, out, workers=workers, scheduler=scheduler, executor=executor,
-                          retries=retries, progress=progress, reverse=reverse, log=log)
+                          retries=retries, progress=progress, reverse=reverse, log=log,
+                          overwrite=overwrite)
+    out = Path(out)
     _, runs = load_runs(out)
     distinct = runs.drop_duplicates("run_key")
     paths: list[Path] = []

@@ -77,8 +77,24 @@ class RunTask:
     run: str  # "module:function"
 
 
+#: The run functions a spec's ``run = "module:function"`` may name. A data file must not choose
+#: code to import: only these are ever imported (the simulator, and the cheap stand-ins of
+#: ``model.sweep.toy`` that the tests and demos use).
+RUN_FUNCTIONS = (
+    DEFAULT_RUN,
+    "model.sweep.toy:toy_run",
+    "model.sweep.toy:toy_run_slow",
+)
+
+
 def resolve_run_function(path: str) -> RunFunction:
-    """Import ``"package.module:function"``."""
+    """Import one of the registered :data:`RUN_FUNCTIONS` (``"package.module:function"``).
+
+    Raises:
+        ValueError: ``path`` is not registered.
+    """
+    if path not in RUN_FUNCTIONS:
+        raise ValueError(f"run function {path!r} is not one of {', '.join(RUN_FUNCTIONS)}")
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.outputs import OutputDir, atomic_write
 from model.sweep.runner import Log, build_plan, execute_plan, load_sweep
 from model.sweep.sampling import SAMPLER_SPAWN_KEY, scale
 from model.sweep.spec import Param, SweepSpec
@@ -115,7 +116,7 @@ class SensitivityResult:
 
 def run_sensitivity(
     spec: SweepSpec,
-    out: str | Path,
+    out: str | Path | OutputDir,
     *,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -124,6 +125,7 @@ def run_sensitivity(
     progress: bool = True,
     plots: bool = True,
     log: Log | None = None,
+    overwrite: bool = False,
 ) -> SensitivityResult:
     """Run the Morris and/or Sobol designs of a spec and compute indices on replicate means.
 
@@ -137,6 +139,7 @@ def run_sensitivity(
         progress: show a progress bar.
         plots: write ``DIR/plots/sensitivity_<kpi>.png``.
         log: where to print plan lines (e.g. ``print``).
+        overwrite: allow a folder this tool did not create (see :mod:`model.outputs`).
 
     Returns:
         The indices (also written to ``DIR/indices.csv``) and run counts.
@@ -146,7 +149,6 @@ def run_sensitivity(
 
     opts = spec.sensitivity
     assert opts is not None, "load the spec with kind='sensitivity'"
-    out = Path(out)
     problem = _problem(spec.params)
 
     # One plan for all methods: shared points (and runs) are stored once.
@@ -161,8 +163,9 @@ def run_sensitivity(
         seeds += s
     plan = build_plan(spec, points, point_seeds=seeds, kind="sensitivity")
     report = execute_plan(plan, out, workers=workers, scheduler=scheduler, executor=executor,
-                          retries=retries, progress=progress, log=log,
+                          retries=retries, progress=progress, log=log, overwrite=overwrite,
                           manifest_extra={"designs": {m: list(v) for m, v in spans.items()}})
+    out = Path(out)
 
     wide = load_sweep(out, wide=True)
     rows: list[dict[str, Any]] = []
@@ -205,9 +208,7 @@ def run_sensitivity(
                     })
     indices = pd.DataFrame(rows, columns=["method", "metric", "parameter", "index", "value",
                                           "conf"])
-    tmp = out / ".indices.csv.tmp"
-    indices.to_csv(tmp, index=False)
-    tmp.replace(out / "indices.csv")
+    atomic_write(out / "indices.csv", lambda p: indices.to_csv(p, index=False))
     result = SensitivityResult(
         out=out,
         indices=indices,

@@ -33,8 +33,9 @@ Listed values form a full grid; ranges (``low``, ``high``, optional ``log = true
 with the grid of listed values. Keys may be quoted dotted keys or nested tables.
 
 ``run = "package.module:function"`` swaps the run function (default
-``model.sweep.runs:run_point``, which calls ``simulate(...).summary()``); the tests use it to
-drive the same machinery with cheap stand-ins.
+``model.sweep.runs:run_point``, which calls ``simulate(...).summary()``) for one of the
+registered stand-ins (``model.sweep.runs.RUN_FUNCTIONS``); the tests use them to drive the same
+machinery cheaply. No other module can be named: a data file never chooses code to import.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ from pydantic import BaseModel
 
 from model.errors import InputError
 from model.metrics import KPI_DIRECTIONS
+from model.resources import MAX_REPLICATES
 from model.scenario import apply_overrides, resolve_raw
 from model.scenario.loader import read_toml
 from model.scenario.schema import Scenario
+from model.sweep.runs import DEFAULT_RUN, RUN_FUNCTIONS
 
 # KPIs of SimulationResult.summary() worth sweeping (others in the summary are stored too), and
 # those minimised by default: both from the one direction table in model/metrics.py.
@@ -75,7 +78,6 @@ TOP_KEYS = (
 RANGE_KEYS = ("low", "high", "log", "integer")
 SAMPLE_KEYS = ("method", "n")
 SENSITIVITY_KEYS = ("methods", "sobol_n", "morris_trajectories", "morris_levels", "resamples")
-DEFAULT_RUN = "model.sweep.runs:run_point"  # same as model.sweep.runs.DEFAULT_RUN
 
 
 @dataclass(frozen=True)
@@ -153,21 +155,38 @@ def load_spec(path: str | Path, *, kind: str = "sweep") -> SweepSpec:
     _check_keys(raw, TOP_KEYS, "", src)
 
     scenario_ref = raw.get("scenario")
-    if not isinstance(scenario_ref, str):
+    if not isinstance(scenario_ref, str) or not scenario_ref.strip() or "\x00" in scenario_ref:
         raise InputError(
             f"scenario = {scenario_ref!r}: required, the base scenario's path relative to the "
             "spec (e.g. scenario = \"../baseline.toml\")",
             file=src,
         )
     scenario_path = (path.parent / scenario_ref).resolve()
-    if not scenario_path.exists():
+    if not scenario_path.is_file():
         raise InputError(f"scenario = {scenario_ref!r}: no such file {scenario_path}", file=src)
+    if scenario_path == path.resolve():
+        raise InputError(
+            f"scenario = {scenario_ref!r}: points at this spec itself; it must name a scenario "
+            'file, e.g. scenario = "../baseline.toml"',
+            file=src,
+        )
     base = resolve_raw(scenario_path)
+    if "sweep" in base or "strategies" in base:
+        raise InputError(
+            f"scenario = {scenario_ref!r}: is a sweep or comparison file, not a scenario",
+            file=src,
+        )
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"name = {name!r}: must be a non-empty string", file=src)
 
     fixed = _flatten(raw.get("set", {}), "set", src, leaf=lambda v: True)
     for key in fixed:
         check_scenario_key(key, base, src, table="set")
-    base_raw = apply_overrides(base, fixed)
+    try:
+        base_raw = apply_overrides(base, fixed)
+    except InputError as err:
+        raise InputError(f"[set] {err}", file=src) from None
 
     params = tuple(_parse_param(k, v, src) for k, v in _flatten_sweep(raw.get("sweep"), src))
     if not params:
@@ -178,7 +197,7 @@ def load_spec(path: str | Path, *, kind: str = "sweep") -> SweepSpec:
         if param.key in fixed:
             raise InputError(f"{param.key}: both fixed in [set] and swept in [sweep]", file=src)
 
-    replicates = _int(raw.get("replicates", 1), "replicates", src, low=1, high=10_000)
+    replicates = _int(raw.get("replicates", 1), "replicates", src, low=1, high=MAX_REPLICATES)
     root_seed = _int(raw.get("root_seed", base_raw.get("sim", {}).get("seed", 42)), "root_seed",
                      src, low=0, high=2**63 - 1)
 
@@ -224,10 +243,13 @@ def load_spec(path: str | Path, *, kind: str = "sweep") -> SweepSpec:
         sensitivity = _parse_sensitivity(raw.get("sensitivity", {}), src)
 
     run = raw.get("run", DEFAULT_RUN)
-    if not isinstance(run, str) or ":" not in run:
-        raise InputError(f"run = {run!r}: must be \"package.module:function\"", file=src)
+    if run not in RUN_FUNCTIONS:
+        raise InputError(
+            f"run = {repr(run)[:60]}: not a registered run function; a spec may only name one of "
+            f"{', '.join(RUN_FUNCTIONS)} (a data file never chooses code to import)",
+            file=src,
+        )
 
-    name = raw.get("name", path.stem)
     return SweepSpec(
         path=path,
         name=str(name),

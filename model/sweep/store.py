@@ -6,10 +6,11 @@ Layout of ``DIR``::
     DIR/runs/part-*.parquet   finished runs, any number of files, append-only
     DIR/plots/*.png           figures of the last analysis
 
-A part file is written under a temporary name and moved into place with ``os.replace``, so a
-reader (or a resumed sweep) sees whole files or nothing, even after ``kill -9``. Rows are keyed
-by the content-addressed ``run_key`` (:mod:`model.sweep.runs`); any directory may hold runs of
-several specs, and a run stored once is never run again. Run rows are wide: ``run_key,
+A part file is written under a temporary name and moved into place with ``os.replace``
+(:func:`model.outputs.atomic_write`), so a reader (or a resumed sweep) sees whole files or
+nothing, even after ``kill -9``; the next writer removes temporaries of dead processes. Rows are
+keyed by the content-addressed ``run_key`` (:mod:`model.sweep.runs`); any directory may hold
+runs of several specs, and a run stored once is never run again. Run rows are wide: ``run_key,
 root_seed, replicate, status, error, traceback, attempts, elapsed_s, package_version`` and one
 float column ``kpi.<name>`` per KPI of the run's summary.
 
@@ -24,7 +25,6 @@ import hashlib
 import json
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,17 +33,35 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from model.outputs import atomic_write, remove_stale_temporaries
+
 KPI_PREFIX = "kpi."
 FINISHED = ("ok", "error")
 BASE_COLUMNS = ("run_key", "root_seed", "replicate", "status", "error", "traceback", "attempts",
                 "elapsed_s", "package_version")
+#: What a sweep or sensitivity run writes in its directory (recorded in the output marker).
+STORE_FILES = ("sweep.json", "runs/", "plots/", "indices.csv")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a small file atomically: temporary name in the same directory, then rename."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def looks_like_store(path: str | os.PathLike) -> bool:
+    """Whether an unmarked directory is a results store of an earlier version of this tool.
+
+    Only the store's own entries, and either a manifest with its keys or only part files.
+    """
+    root = Path(path)
+    names = {p.name for p in root.iterdir()}
+    if not names or not names <= {"sweep.json", "runs", "plots", "indices.csv"}:
+        return False
+    try:
+        manifest = json.loads((root / "sweep.json").read_text())
+        if isinstance(manifest, dict) and {"kind", "points", "package_version"} <= manifest.keys():
+            return True
+    except (OSError, ValueError):
+        pass
+    runs = root / "runs"
+    return runs.is_dir() and all(
+        p.name.startswith(("part-", ".part-")) for p in runs.iterdir()
+    )
 
 
 class ResultStore:
@@ -101,11 +119,7 @@ class ResultStore:
 
     def _remove_stale_temporaries(self) -> None:
         # Left by a writer killed between write and rename; a live writer's file is kept.
-        for tmp in self.runs_dir.glob(".part-*.tmp"):
-            pid = tmp.name.split("-")[2] if tmp.name.count("-") >= 3 else ""
-            if pid.isdigit() and not _pid_alive(int(pid)):
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+        remove_stale_temporaries(self.runs_dir)
 
 
 class PartWriter:
@@ -142,22 +156,10 @@ class PartWriter:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         self._seq += 1
         name = f"part-{time.time_ns():020d}-{os.getpid()}-{self._seq:05d}.parquet"
-        tmp = self.folder / f".part-{time.time_ns()}-{os.getpid()}-{self._seq}.tmp"
-        pq.write_table(table, tmp)
-        os.replace(tmp, self.folder / name)
+        atomic_write(self.folder / name, lambda tmp: pq.write_table(table, tmp))
         self.written += len(self.rows)
         self.rows = []
         self.flush_seconds = min(2 * self.flush_seconds, self.max_flush_seconds)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
@@ -171,8 +173,7 @@ def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
 def write_manifest(root: str | os.PathLike, manifest: dict[str, Any]) -> None:
     """Write the plan atomically."""
     Path(root).mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(Path(root) / "sweep.json",
-                       json.dumps(manifest, indent=1, sort_keys=True).encode())
+    atomic_write(Path(root) / "sweep.json", json.dumps(manifest, indent=1, sort_keys=True))
 
 
 def result_hash(runs: pd.DataFrame) -> str:
