@@ -19,6 +19,7 @@ from scipy.special import hyp2f1
 
 from model.fitting.backtest import holdout_comparison, tracking_curves
 from model.fitting.bgnbd import (
+    BetaGeoModel,
     bgnbd_conditional_expected,
     bgnbd_expected_repeat,
     bgnbd_loglik,
@@ -257,7 +258,10 @@ def test_holdout_comparison_sums_and_buckets():
         },
         index=pd.Index(list("abcd"), name="customer_id"),
     )
-    res = holdout_comparison(summary, CDNOW)
+    pred = bgnbd_conditional_expected(
+        39.0, summary["frequency"], summary["recency"], summary["T"], **CDNOW
+    )
+    res = holdout_comparison(summary, pred)
     each = [
         conditional_by_integration(39.0, x, tx, T, *CDNOW.values())
         for x, tx, T in zip(summary["frequency"], summary["recency"], summary["T"], strict=True)
@@ -265,6 +269,9 @@ def test_holdout_comparison_sums_and_buckets():
     assert res.actual_repeat == 8
     assert res.predicted_repeat == pytest.approx(sum(each), rel=1e-6)
     assert res.error_pct == pytest.approx(100 * (sum(each) - 8) / 8, rel=1e-6)
+    actual = np.array([0, 1, 5, 2])
+    assert res.rmse == pytest.approx(np.sqrt(np.mean((np.array(each) - actual) ** 2)), rel=1e-6)
+    assert res.correlation == pytest.approx(np.corrcoef(each, actual)[0, 1], rel=1e-6)
     table = res.by_frequency
     assert list(table.index) == ["0", "1", "2", "3", "4", "5", "6", "7+"]
     assert table.loc["7+", "n_customers"] == 2
@@ -295,7 +302,10 @@ def test_tracking_curve_sums_cohorts():
         {"first_date": [day, day + pd.Timedelta(days=2)]}, index=pd.Index(["a", "b"])
     )
     params = dict(r=0.5, alpha=60.0, a=0.8, b=2.4)
-    curves = tracking_curves(tx, summary, params, day + pd.Timedelta(days=10), unit_days=7.0)
+    bg = BetaGeoModel()
+    bg.params_ = params
+    end = day + pd.Timedelta(days=10)
+    curves = tracking_curves(tx, summary, end, {"model": bg.cohort_curve(unit_days=7.0)})
     assert len(curves) == 11
     assert curves["actual"].tolist() == [0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3]
     # Day 10: customer a is 10 days old, b is 8 days old; weekly parameters.

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import chi2
 
 import model.cli
 from model.errors import InputError
@@ -229,6 +230,7 @@ def test_good_file_writes_all_outputs(good_fit):
         ".sidomain-output.json",  # the marker that makes a rerun replace only these files
         "fit.json",
         "fitted_behaviour.toml",
+        "fitted_two_state.toml",
         "summary.csv",
         "backtest.png",
         "backtest_by_frequency.csv",
@@ -251,14 +253,169 @@ def test_fit_json_content(good_fit):
     assert abs(fit["bgnbd"]["r"] - 0.5) < 1.96 * fit["bgnbd"]["se"]["r"]
     assert abs(fit["bgnbd"]["alpha"] - 60.0) < 1.96 * fit["bgnbd"]["se"]["alpha"]
     h = fit["holdout"]
-    assert h["actual_repeat"] == sum(row["actual_repeat"] for row in h["by_frequency"])
-    assert h["predicted_repeat"] == pytest.approx(
-        sum(row["predicted_repeat"] for row in h["by_frequency"]), rel=1e-9
+    for name in ("bgnbd", "two_state"):
+        m = h[name]
+        assert h["actual_repeat"] == sum(row["actual_repeat"] for row in m["by_frequency"])
+        assert m["predicted_repeat"] == pytest.approx(
+            sum(row["predicted_repeat"] for row in m["by_frequency"]), rel=1e-9
+        )
+        assert m["error_pct"] == pytest.approx(
+            100 * (m["predicted_repeat"] - h["actual_repeat"]) / h["actual_repeat"], rel=1e-9
+        )
+        assert abs(m["error_pct"]) < 15  # 600 customers: ~300 holdout transactions
+        assert 0 < m["rmse"] < 3 and 0 < m["correlation"] < 1
+    # good.csv is a BG/NBD log: the two-state fit (one parameter more, ρ) nests BG/NBD, so
+    # its log-likelihood is at least BG/NBD's and the likelihood-ratio statistic stays below
+    # χ²₁'s 95% quantile (conservative at the ρ = 0 boundary).
+    ts = fit["two_state"]
+    assert ts["loglik"] >= fit["bgnbd"]["loglik"] - 1e-6
+    assert ts["n_params"] == 5
+    assert ts["lr_vs_bgnbd"] < chi2.ppf(0.95, 1)
+    assert set(ts["se"]) == {"r", "alpha", "a", "b", "rho"}
+
+
+def test_no_profile_when_customers_joined_in_few_months(good_fit):
+    """good.csv spans 365 days but everyone joined in Jan–Mar: no profile, and it says why."""
+    _, out = good_fit
+    season = json.loads((out / "fit.json").read_text())["seasonality"]
+    assert season["source"] == "none"
+    assert "3 calendar months" in season["why"]
+
+
+# A log with seasons: 700 customers acquired through 2023 by the two-state model with a
+# month profile and festival lifts, orders to 2024-09-30 (written by the test, not shipped).
+SEASONAL_MONTHS = [0.8, 0.6, 0.9, 1.0, 1.0, 1.2, 0.9, 0.9, 1.0, 1.1, 1.4, 1.3]
+SEASONAL_LIFTS = {"spring_festival": 0.5, "mid_year_618": 2.0, "double_11": 3.0}
+
+
+@pytest.fixture(scope="module")
+def seasonal_fit(tmp_path_factory):
+    """fit-orders on the seasonal log: calibration to 2024-03-31, holdout to 2024-09-30."""
+    from model.fitting.calendar import DEFAULT_FESTIVALS, SeasonalProfile, normalise_months
+    from model.fitting.synthetic import simulate_two_state_orders
+
+    profile = SeasonalProfile(
+        tuple(normalise_months(np.array(SEASONAL_MONTHS))), SEASONAL_LIFTS, DEFAULT_FESTIVALS
     )
-    assert h["error_pct"] == pytest.approx(
-        100 * (h["predicted_repeat"] - h["actual_repeat"]) / h["actual_repeat"], rel=1e-9
+    orders = simulate_two_state_orders(
+        700,
+        r=0.8,
+        alpha_days=40.0,
+        a=1.0,
+        b=3.0,
+        return_rate_per_day=0.01,
+        horizon_days=638,
+        cohort_days=365,
+        rng=np.random.default_rng(20261201),
+        start="2023-01-01",
+        profile=profile,
     )
-    assert abs(h["error_pct"]) < 15  # 600 customers: ~300 holdout transactions
+    root = tmp_path_factory.mktemp("seasonal")
+    path = root / "seasonal.csv"
+    orders.assign(date=orders["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    out = root / "fit"
+    args = ["fit-orders", str(path), "--calibration-end", "2024-03-31"]
+    status = model.cli.main([*args, "--holdout-end", "2024-09-30", "--out", str(out)])
+    return status, out
+
+
+def test_seasonal_profile_estimated(seasonal_fit):
+    """A year and a quarter of calibration, acquisitions all year: the profile is estimated.
+
+    Its month multipliers are jointly within χ²₁₁'s 99.9% quantile of the truth (11 free
+    multipliers), Double 11's lift within 3 standard errors of 3.
+    """
+    status, out = seasonal_fit
+    assert status == 0
+    fit = json.loads((out / "fit.json").read_text())
+    season = fit["seasonality"]
+    assert season["source"] == "estimated"
+    months = np.array(season["month_multipliers"])
+    se = np.array(season["se"]["month_multipliers"])
+    days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    assert days @ months == pytest.approx(365, rel=1e-9)  # day-weighted mean 1
+    truth = np.array(SEASONAL_MONTHS) * 365 / (days @ np.array(SEASONAL_MONTHS))
+    assert float(np.sum(((months - truth) / se) ** 2)) < chi2.ppf(0.999, 11)
+    assert set(season["lifts"]) == {f["name"] for f in season["festivals"]}
+    assert abs(season["lifts"]["double_11"] - 3.0) < 3 * season["se"]["lifts"]["double_11"]
+    # The two-state model with returns and seasons beats BG/NBD on its own log.
+    assert fit["two_state"]["lr_vs_bgnbd"] > chi2.ppf(0.999, fit["two_state"]["n_params"] - 4)
+    frag = tomllib.loads((out / "fitted_two_state.toml").read_text())
+    cal = frag["calendar"]
+    assert cal["profile_source"] == "estimated"
+    assert cal["month_multipliers"] == pytest.approx(months, rel=1e-3)
+    assert cal["festivals"]["double_11"]["anchor"] == "11-11"
+    assert cal["festivals"]["double_11"]["lift"] == pytest.approx(
+        season["lifts"]["double_11"], rel=1e-3
+    )
+    assert frag["behaviour"]["return_rate_per_day"] == pytest.approx(
+        fit["two_state"]["rho"], rel=1e-4
+    )  # a day fit
+
+
+def test_two_state_fragment(good_fit):
+    """fitted_two_state.toml carries the two-state parameters in days and the calendar."""
+    _, out = good_fit
+    fit = json.loads((out / "fit.json").read_text())
+    frag = tomllib.loads((out / "fitted_two_state.toml").read_text())
+    beh = frag["behaviour"]
+    assert set(beh) == {
+        "r",
+        "alpha_days",
+        "a",
+        "b",
+        "return_rate_per_day",
+        "gg_p",
+        "gg_q",
+        "gg_gamma",
+    }
+    ts = fit["two_state"]
+    assert beh["r"] == pytest.approx(ts["r"], rel=1e-4)
+    # good.csv is a BG/NBD log: nobody returns, ρ runs to its boundary 0 and the fragment
+    # says so instead of writing a meaningless 1e-9 with a mean dormancy of a million years.
+    assert ts["rho"] * 365 < 1e-3
+    assert beh["return_rate_per_day"] == 0.0
+    assert "NOTE: no customer returned" in (out / "fitted_two_state.toml").read_text()
+    cal = frag["calendar"]
+    assert cal["start_date"] == "2025-06-29"  # the day after the last order (06-28)
+    assert cal["profile_source"] == "none"
+    assert cal["month_multipliers"] == [1] * 12
+    assert "festivals" not in cal
+
+
+def test_given_calendar_is_used_when_calibration_is_short(cli, seasonal_fit, tmp_path, capsys):
+    """Half a year of calibration: the profile comes from --calendar, and the output says so."""
+    _, out_year = seasonal_fit
+    out = tmp_path / "fit"
+    args = [
+        "fit-orders",
+        str(GOOD),
+        "--calibration-end",
+        "2024-06-30",
+        "--calendar",
+        str(out_year / "fitted_two_state.toml"),
+        "--out",
+        str(out),
+    ]
+    assert cli(args) == 0
+    assert "seasonal profile: given" in capsys.readouterr().out
+    season = json.loads((out / "fit.json").read_text())["seasonality"]
+    given = tomllib.loads((out_year / "fitted_two_state.toml").read_text())["calendar"]
+    assert season["source"] == "given"
+    assert season["month_multipliers"] == pytest.approx(given["month_multipliers"])
+
+
+def test_bad_calendar_file(cli, capsys, tmp_path):
+    """A [calendar] with 11 multipliers: exit 2, one message naming file and field."""
+    bad = tmp_path / "cal.toml"
+    bad.write_text("[calendar]\nmonth_multipliers = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n")
+    out = tmp_path / "fit"
+    args = ["fit-orders", str(GOOD), "--calibration-end", "2024-06-30"]
+    status = cli([*args, "--calendar", str(bad), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert "cal.toml" in err and "calendar.month_multipliers" in err and "12 positive" in err
+    assert not out.exists()
 
 
 def test_summary_csv_matches_fit(good_fit):
@@ -332,6 +489,8 @@ def test_real_process(tmp_path):
             CAL_END,
             "--holdout-end",
             HOLDOUT_END,
+            "--seasonality",
+            "none",
             "--out",
             str(out),
         ],
@@ -343,7 +502,7 @@ def test_real_process(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "error" in done.stdout and "%" in done.stdout  # the backtest line
     fit = json.loads((out / "fit.json").read_text())
-    assert f"{fit['holdout']['error_pct']:+.1f}%" in done.stdout
+    assert f"{fit['holdout']['two_state']['error_pct']:+.1f}%" in done.stdout
     bad = subprocess.run(
         [
             sys.executable,
@@ -390,5 +549,6 @@ def test_short_calibration_at_the_dropout_boundary_still_writes_everything(cli, 
     assert cli(args) == 0
     assert "ran to the boundary" in capsys.readouterr().out
     record = json.loads((out / "fit.json").read_text())
-    assert record["holdout"]["error_pct"] is not None
+    assert record["holdout"]["bgnbd"]["error_pct"] is not None
+    assert record["holdout"]["two_state"]["error_pct"] is not None
     assert "NOTE: a and b ran to the boundary" in (out / "fitted_behaviour.toml").read_text()

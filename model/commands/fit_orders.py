@@ -16,11 +16,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``fit-orders`` sub-parser."""
     p = subparsers.add_parser(
         "fit-orders",
-        help="fit BG/NBD and Gamma-Gamma to an order export; backtest on a holdout",
-        description="Fit BG/NBD (repeat purchasing) and Gamma-Gamma (order value) by maximum "
-        "likelihood to a CSV of orders (customer id, date, amount), write the fitted "
-        "behaviour as a scenario fragment in daily units, and with --holdout-end compare the "
-        "forecast of repeat transactions in the holdout with what happened.",
+        help="fit BG/NBD, the two-state model and Gamma-Gamma to an order export; backtest",
+        description="Fit BG/NBD (repeat purchasing, the reference), the two-state model "
+        "(dormant customers return; with a seasonal profile when calibration spans a year) and "
+        "Gamma-Gamma (order value) by maximum likelihood to a CSV of orders (customer id, date, "
+        "amount), write the fitted behaviour as scenario fragments in daily units, and with "
+        "--holdout-end compare both models' forecasts of holdout repeat transactions with what "
+        "happened.",
     )
     p.add_argument("orders", metavar="ORDERS.csv", help="order export, one order per row")
     p.add_argument(
@@ -48,6 +50,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FMT",
         help="strptime format of the date part, e.g. %%d/%%m/%%Y, if detection is ambiguous",
     )
+    p.add_argument(
+        "--seasonality",
+        choices=["auto", "none"],
+        default="auto",
+        help="auto (default): estimate month multipliers and festival lifts when calibration "
+        "spans a year or more; none: never",
+    )
+    p.add_argument(
+        "--calendar",
+        metavar="FILE.toml",
+        help="a scenario or fragment whose [calendar] profile to use when none is estimated",
+    )
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"({DEFAULT_OUT})")
     add_overwrite_argument(p)
     p.set_defaults(func=run)
@@ -58,17 +72,15 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so `run.py --help` stays fast.
     import pandas as pd
 
-    from model.fitting.backtest import holdout_comparison, tracking_curves
-    from model.fitting.bgnbd import HOMOGENEOUS_P, BetaGeoModel
-    from model.fitting.gamma_gamma import GammaGammaModel
+    from model.fitting.bgnbd import HOMOGENEOUS_P
     from model.fitting.orders import (
-        TIME_UNITS,
         OrderColumns,
         parse_cli_date,
         read_orders,
         rfm_summary,
         to_transactions,
     )
+    from model.fitting.pipeline import fit_order_log
     from model.fitting.report import (
         fit_record,
         plot_backtest,
@@ -76,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         write_fit_json,
         write_fragment,
         write_summary,
+        write_two_state_fragment,
     )
 
     cal_end = parse_cli_date(args.calibration_end, "--calibration-end")
@@ -118,30 +131,27 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    bg = BetaGeoModel().fit(summary)
+    given = _read_calendar(args.calendar) if args.calendar else None
     try:
-        gg = GammaGammaModel().fit(summary)
-    except ValueError as err:
+        fit = fit_order_log(tx, summary, cal_end, hold_end, args.time_unit, args.seasonality, given)
+    except ValueError as err:  # Gamma-Gamma: too few customers with repeat spend
         raise InputError(
             f"{err} worth more than 0 by --calibration-end {args.calibration_end}; choose a later "
             "calibration end, or check that --amount-col holds the order values",
             file=args.orders,
         ) from None
-    holdout = holdout_comparison(summary, bg.params_) if hold_end is not None else None
     record = fit_record(
         source=str(args.orders),
         time_unit=args.time_unit,
         calibration_end=cal_end,
         holdout_end=hold_end,
-        summary=summary,
-        bgnbd=bg,
-        gamma_gamma=gg,
-        holdout=holdout,
+        fit=fit,
         date_format=orders.attrs["date_format"],
         n_orders=len(orders),
         n_transactions=len(tx),
     )
 
+    bg = fit.bgnbd
     if bg.params_["a"] + bg.params_["b"] > HOMOGENEOUS_P:
         print(
             "note: BG/NBD a and b ran to the boundary: dropout looks the same for every "
@@ -151,34 +161,74 @@ def run(args: argparse.Namespace) -> int:
     with publish(claim) as out:
         write_fit_json(out, record)
         write_fragment(out, record)
-        write_summary(out, summary)
-        if holdout is not None:
-            unit_days = TIME_UNITS[args.time_unit]
-            tracking = tracking_curves(tx, summary, bg.params_, hold_end, unit_days)
-            write_by_frequency(out, holdout)
-            plot_backtest(out, tracking, holdout, cal_end, args.time_unit)
+        write_two_state_fragment(out, record, (last_day + pd.Timedelta(days=1)).date())
+        write_summary(out, summary.assign(p_active_two_state=fit.p_active))
+        if fit.holdout is not None:
+            write_by_frequency(out, fit.holdout)
+            plot_backtest(out, fit.tracking, fit.holdout, cal_end)
 
-    _print_report(args, record, holdout, pd)
+    _print_report(args, record, fit.holdout, pd)
     return 0
+
+
+def _read_calendar(path: str):
+    """The [calendar] profile of a TOML file (scenario or fragment)."""
+    import tomllib
+
+    from model.fitting.calendar import SeasonalProfile
+
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError as err:
+        raise InputError("--calendar: no such file", file=path) from err
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"--calendar: not valid TOML ({err})", file=path) from err
+    table = raw.get("calendar")
+    if not isinstance(table, dict):
+        raise InputError("--calendar: the file has no [calendar] table", file=path)
+    return SeasonalProfile.from_table(table, path)
 
 
 def _print_report(args, record, holdout, pd) -> None:
     unit = record["time_unit"]
-    bg, gg = record["bgnbd"], record["gamma_gamma"]
+    bg, ts, gg = record["bgnbd"], record["two_state"], record["gamma_gamma"]
     print(
         f"{record['n_customers']} customers ({record['n_repeat_customers']} with repeat "
         f"purchases), {record['n_transactions']} transactions from {record['n_orders']} orders; "
         f"dates read as {record['date_format']}"
     )
-    print(f"BG/NBD ({unit}s):  " + _params_line(bg, ("r", "alpha", "a", "b")))
-    print("Gamma-Gamma:     " + _params_line(gg, ("p", "q", "gamma")))
+    print(f"BG/NBD ({unit}s):    " + _params_line(bg, ("r", "alpha", "a", "b")))
+    print(f"two-state ({unit}s): " + _params_line(ts, ("r", "alpha", "a", "b", "rho")))
+    print(
+        f"  log-likelihood {ts['loglik']:.1f} vs BG/NBD {bg['loglik']:.1f} "
+        f"(LR {ts['lr_vs_bgnbd']:.1f}); AIC {ts['aic']:.1f} vs {bg['aic']:.1f}"
+    )
+    print(f"seasonal profile: {record['seasonality']['why']}")
+    season = record["seasonality"]
+    if season["source"] == "estimated":
+        months = ", ".join(f"{v:.2f}" for v in season["month_multipliers"])
+        print(f"  month multipliers Jan–Dec: {months}")
+        for name, lift in season["lifts"].items():
+            se = season["se"]["lifts"][name]
+            print(f"  {name}: lift {lift:.2f}" + (f" (se {se:.2g})" if se is not None else ""))
+    print("Gamma-Gamma:          " + _params_line(gg, ("p", "q", "gamma")))
     if holdout is not None:
+        h = record["holdout"]
+        table = holdout["bgnbd"].by_frequency[["n_customers", "actual_per_customer"]].copy()
+        for name, res in holdout.items():
+            table[f"{name}_per_customer"] = res.by_frequency["predicted_per_customer"]
         with pd.option_context("display.float_format", "{:.2f}".format):
-            print(holdout.by_frequency.to_string())
-        print(
-            f"holdout to {record['holdout_end']}: forecast {holdout.predicted_repeat:.1f} repeat "
-            f"transactions, actual {holdout.actual_repeat}, error {holdout.error_pct:+.1f}%"
-        )
+            print(table.to_string())
+        print(f"holdout to {record['holdout_end']}: {h['actual_repeat']} repeat transactions")
+        for name, label in (("bgnbd", "BG/NBD"), ("two_state", "two-state")):
+            m = h[name]
+            error = "undefined" if m["error_pct"] is None else f"{m['error_pct']:+.1f}%"
+            corr = "n/a" if m["correlation"] is None else f"{m['correlation']:.3f}"
+            print(
+                f"  {label:<10} forecast {m['predicted_repeat']:.1f}, error {error}, "
+                f"per-customer RMSE {m['rmse']:.3f}, correlation {corr}"
+            )
     print(f"wrote {args.out}/")
 
 

@@ -1,4 +1,4 @@
-"""Fit BG/NBD and Gamma-Gamma to a team's own order export (DESIGN.md §6).
+"""Fit purchase models to a team's own order export (DESIGN.md §6).
 
 The pieces, in the order ``run.py fit-orders`` uses them:
 
@@ -6,8 +6,13 @@ The pieces, in the order ``run.py fit-orders`` uses them:
   frequency / recency / T / monetary summary (the only module here that reads files).
 - :mod:`model.fitting.bgnbd` and :mod:`model.fitting.gamma_gamma` hold the likelihoods, the
   closed-form expectations and the maximum-likelihood fits (pure functions on arrays).
-- :mod:`model.fitting.backtest` compares holdout repeat transactions with the model's forecast.
-- :mod:`model.fitting.report` writes ``fit.json``, the scenario fragment and the plot.
+- :mod:`model.fitting.twostate` holds the two-state model (dormant customers return), and
+  :mod:`model.fitting.calendar` the seasonal profile it can run on (month multipliers and
+  festival lifts, the scenario's ``[calendar]``).
+- :mod:`model.fitting.pipeline` fits them all to one log and backtests them side by side.
+- :mod:`model.fitting.backtest` compares holdout repeat transactions with each model's
+  forecast.
+- :mod:`model.fitting.report` writes ``fit.json``, the scenario fragments and the plot.
 - :mod:`model.fitting.synthetic` draws order logs from known parameters, for recovery tests.
 """
 
@@ -23,10 +28,12 @@ from model.fitting.gamma_gamma import (
     gamma_gamma_loglik,
 )
 from model.fitting.orders import read_orders, rfm_summary, to_transactions
+from model.fitting.twostate import TwoStateModel
 
 __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
+    "TwoStateModel",
     "bgnbd_conditional_expected",
     "bgnbd_expected_repeat",
     "bgnbd_loglik",

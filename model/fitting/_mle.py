@@ -31,7 +31,14 @@ class MLEResult:
     message: str
 
 
-def fit_positive(negloglik: NegLogLik, starts: Sequence[Sequence[float]], scale: float = 1.0):
+def fit_positive(
+    negloglik: NegLogLik,
+    starts: Sequence[Sequence[float]],
+    scale: float = 1.0,
+    covariance: bool = True,
+    ftol: float = 1e-15,
+    gtol: float = 1e-10,
+):
     """Minimise a negative log-likelihood over positive parameters.
 
     The optimiser (L-BFGS-B with the analytic gradient) works on log-parameters u = log θ, so
@@ -50,6 +57,10 @@ def fit_positive(negloglik: NegLogLik, starts: Sequence[Sequence[float]], scale:
         starts: Starting points in natural parameters.
         scale: Divide the objective by this while optimising (the number of customers) so
             the optimiser's tolerances mean the same at any data size.
+        covariance: Compute standard errors (2k more gradient evaluations); without, ``se``
+            and ``cov`` are NaN.
+        ftol: L-BFGS-B's relative tolerance on the (scaled) objective.
+        gtol: Its tolerance on the largest projected gradient component (log-parameters).
 
     Returns:
         An :class:`MLEResult`; ``se`` is NaN where the information matrix is not positive
@@ -72,13 +83,14 @@ def fit_positive(negloglik: NegLogLik, starts: Sequence[Sequence[float]], scale:
             method="L-BFGS-B",
             jac=True,
             bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(u0),
-            options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000},
+            options={"ftol": ftol, "gtol": gtol, "maxiter": 5000},
         )
         if best is None or res.fun < best.fun:
             best = res
     assert best is not None
     theta = np.exp(best.x)
-    cov = _covariance(negloglik, best.x)
+    k = len(best.x)
+    cov = _covariance(negloglik, best.x) if covariance else np.full((k, k), np.nan)
     diag = np.diag(cov)
     se = np.sqrt(np.where(diag > 0, diag, np.nan))
     return MLEResult(
@@ -88,6 +100,21 @@ def fit_positive(negloglik: NegLogLik, starts: Sequence[Sequence[float]], scale:
         loglik=-float(negloglik(theta)[0]),
         converged=bool(best.success),
         message=str(best.message),
+    )
+
+
+def covariance_at(negloglik: NegLogLik, theta: np.ndarray) -> MLEResult:
+    """Standard errors and log-likelihood at a given optimum θ (no further optimisation)."""
+    theta = np.asarray(theta, dtype=float)
+    cov = _covariance(negloglik, np.log(theta))
+    diag = np.diag(cov)
+    return MLEResult(
+        params=theta,
+        se=np.sqrt(np.where(diag > 0, diag, np.nan)),
+        cov=cov,
+        loglik=-float(negloglik(theta)[0]),
+        converged=True,
+        message="covariance at the given optimum",
     )
 
 

@@ -1,13 +1,17 @@
-"""Backtest a BG/NBD fit on a holdout period: forecast against actual repeat transactions."""
+"""Backtest purchase models on a holdout period: forecasts against actual repeat transactions.
+
+Model-agnostic: each model contributes its per-customer conditional forecasts (for the holdout
+comparison) and its expected cumulative repeat transactions by first-purchase cohort and day
+(for the tracking plot).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-from model.fitting.bgnbd import bgnbd_conditional_expected, bgnbd_expected_repeat
 
 # Frequency buckets 0, 1, …, 6 and "7+": the standard calibration/holdout comparison (FHL 2005
 # fig. 4), where conditional forecasts usually fail first for heavy buyers.
@@ -16,12 +20,14 @@ TOP_BUCKET = 7
 
 @dataclass(frozen=True)
 class HoldoutResult:
-    """Holdout comparison.
+    """Holdout comparison of one model.
 
     Attributes:
         actual_repeat: Transactions in the holdout by calibration customers.
-        predicted_repeat: Sum over customers of E[Y(t) | x, t_x, T].
+        predicted_repeat: Sum over customers of E[Y(t) | history].
         error_pct: 100 · (predicted − actual) / actual.
+        rmse: Root mean squared error of the per-customer forecasts (transactions).
+        correlation: Pearson correlation of per-customer forecasts and actuals.
         by_frequency: One row per calibration-frequency bucket (``"0"`` … ``"7+"``) with
             ``n_customers``, ``actual_repeat``, ``predicted_repeat`` and per-customer means.
         per_customer: Predicted holdout transactions, indexed like the summary.
@@ -30,28 +36,24 @@ class HoldoutResult:
     actual_repeat: int
     predicted_repeat: float
     error_pct: float
+    rmse: float
+    correlation: float
     by_frequency: pd.DataFrame
     per_customer: pd.Series
 
 
-def holdout_comparison(summary: pd.DataFrame, params: dict[str, float]) -> HoldoutResult:
-    """Compare the conditional forecast with what calibration customers did in the holdout.
+def holdout_comparison(summary: pd.DataFrame, predicted: np.ndarray) -> HoldoutResult:
+    """Compare per-customer forecasts with what calibration customers did in the holdout.
 
     Args:
         summary: From :func:`model.fitting.orders.rfm_summary` with a holdout
-            (``frequency_holdout`` and ``duration_holdout`` columns).
-        params: BG/NBD ``r, alpha, a, b`` in the summary's time unit.
+            (``frequency_holdout``).
+        predicted: E[Y(t) | history] per customer, in the summary's order.
 
     Returns:
         The comparison (see :class:`HoldoutResult`).
     """
-    pred = bgnbd_conditional_expected(
-        summary["duration_holdout"].to_numpy(float),
-        summary["frequency"].to_numpy(float),
-        summary["recency"].to_numpy(float),
-        summary["T"].to_numpy(float),
-        **params,
-    )
+    pred = np.asarray(predicted, dtype=float)
     actual = summary["frequency_holdout"].to_numpy(float)
     bucket = np.minimum(summary["frequency"].to_numpy(), TOP_BUCKET)
     labels = [str(k) for k in range(TOP_BUCKET)] + [f"{TOP_BUCKET}+"]
@@ -64,48 +66,52 @@ def holdout_comparison(summary: pd.DataFrame, params: dict[str, float]) -> Holdo
             "predicted_repeat": g["pred"].sum(),
         }
     ).reindex(range(TOP_BUCKET + 1), fill_value=0)
-    table["actual_per_customer"] = table["actual_repeat"] / table["n_customers"].replace(0, np.nan)
-    table["predicted_per_customer"] = table["predicted_repeat"] / table["n_customers"].replace(
-        0, np.nan
-    )
+    per = table["n_customers"].replace(0, np.nan)
+    table["actual_per_customer"] = table["actual_repeat"] / per
+    table["predicted_per_customer"] = table["predicted_repeat"] / per
     table.index = pd.Index(labels, name="calibration_frequency")
     total_actual = float(actual.sum())
     total_pred = float(pred.sum())
     error = 100.0 * (total_pred - total_actual) / total_actual if total_actual > 0 else np.nan
+    varies = len(pred) > 1 and np.ptp(pred) > 0 and np.ptp(actual) > 0
     return HoldoutResult(
         actual_repeat=int(total_actual),
         predicted_repeat=total_pred,
         error_pct=float(error),
+        rmse=float(np.sqrt(np.mean((pred - actual) ** 2))),
+        correlation=float(np.corrcoef(pred, actual)[0, 1]) if varies else float("nan"),
         by_frequency=table,
         per_customer=pd.Series(pred, index=summary.index, name="predicted_holdout"),
     )
 
 
+# A model's expected cumulative repeat transactions: (cohort first days, curve days) → matrix.
+CohortCurve = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
 def tracking_curves(
     transactions: pd.DataFrame,
     summary: pd.DataFrame,
-    params: dict[str, float],
     end: pd.Timestamp,
-    unit_days: float,
+    models: Mapping[str, CohortCurve],
 ) -> pd.DataFrame:
-    """Cumulative repeat transactions per day, actual against the model (tracking plot).
+    """Cumulative repeat transactions per day, actual against each model (tracking plot).
 
-    The model curve is Σ_customers E[X(τ − s_i)], with s_i the customer's first purchase and
-    E[X(t)] the unconditional FHL eq. (7) from the fitted parameters: it does not use anyone's
+    A model's curve is Σ_customers E[X(τ − s_i)], s_i the customer's first purchase and
+    E[X(t)] its *unconditional* expectation from the fitted parameters: it uses nobody's
     history beyond their first purchase date, so it tests the parameters, not the
-    conditioning. Customers are grouped by first-purchase day (cohorts) to evaluate E[X] once
-    per cohort and day.
+    conditioning. Customers are grouped by first-purchase day (cohorts).
 
     Args:
         transactions: From :func:`model.fitting.orders.to_transactions`.
         summary: The calibration summary (defines the customers and their first dates).
-        params: BG/NBD parameters in units of ``unit_days`` days.
         end: Last day of the curve (calibration end, or holdout end).
-        unit_days: 1 for day fits, 7 for week fits.
+        models: Name → function of (cohort first days, curve days), both as day numbers
+            since the earliest first purchase, returning E[X] as a (cohort × day) matrix.
 
     Returns:
-        DataFrame indexed by ``date`` with ``actual`` and ``model`` cumulative repeat
-        transactions.
+        DataFrame indexed by ``date`` with ``actual`` and one column per model (cumulative
+        repeat transactions).
     """
     first = pd.to_datetime(summary["first_date"])
     start = first.min()
@@ -121,12 +127,12 @@ def tracking_curves(
     is_repeat = ordered.groupby("customer_id").cumcount() > 0
     repeat_dates = tx.loc[is_repeat[is_repeat].index, "date"]
     daily = repeat_dates.value_counts().reindex(days, fill_value=0).sort_index()
-    actual = daily.cumsum().to_numpy(float)
+    out = {"actual": daily.cumsum().to_numpy(float)}
 
     cohorts = first.value_counts()
-    grid = ((days - start) / day).to_numpy(float)  # days since the earliest first purchase
-    offsets = ((cohorts.index - start) / day).to_numpy(float)
-    t = (grid[None, :] - offsets[:, None]) / unit_days  # cohort × day, in model time units
-    expected = bgnbd_expected_repeat(t, **params)  # 0 where t ≤ 0 (clipped)
-    model = cohorts.to_numpy(float) @ expected
-    return pd.DataFrame({"actual": actual, "model": model}, index=pd.Index(days, name="date"))
+    grid = np.arange(len(days), dtype=np.int64)  # days since the earliest first purchase
+    offsets = ((cohorts.index - start) / day).to_numpy().astype(np.int64)
+    for name, curve in models.items():
+        expected = curve(offsets, grid)  # 0 where the day precedes the cohort
+        out[name] = cohorts.to_numpy(float) @ expected
+    return pd.DataFrame(out, index=pd.Index(days, name="date"))

@@ -298,3 +298,14 @@ class BetaGeoModel:
     def expected_repeat(self, t: float | np.ndarray) -> np.ndarray:
         """Unconditional E[X(t)] for a customer who made a first purchase at 0."""
         return bgnbd_expected_repeat(t, **self.params_)
+
+    def cohort_curve(self, unit_days: float):
+        """E[X] by first-purchase cohort and day (for the tracking plot's cohorts)."""
+        params = self.params_
+
+        def curve(offsets: np.ndarray, grid: np.ndarray) -> np.ndarray:
+            age = np.clip(grid[None, :] - offsets[:, None], 0, None)
+            uniq, inv = np.unique(age, return_inverse=True)
+            return bgnbd_expected_repeat(uniq / unit_days, **params)[inv].reshape(age.shape)
+
+        return curve

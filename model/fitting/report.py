@@ -8,18 +8,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from model.fitting.backtest import HoldoutResult
-from model.fitting.bgnbd import HOMOGENEOUS_P, BetaGeoModel
-from model.fitting.gamma_gamma import GammaGammaModel
+from model.fitting.bgnbd import HOMOGENEOUS_P
 from model.fitting.orders import TIME_UNITS
+from model.fitting.pipeline import MODELS, OrderFit
 
 FIT_JSON = "fit.json"
 FRAGMENT_TOML = "fitted_behaviour.toml"
+TWO_STATE_TOML = "fitted_two_state.toml"
 SUMMARY_CSV = "summary.csv"
 BACKTEST_PNG = "backtest.png"
 BY_FREQUENCY_CSV = "backtest_by_frequency.csv"
+LABELS = {"bgnbd": "BG/NBD", "two_state": "two-state"}
 
 
 def _num(value: float) -> float | None:
@@ -33,15 +36,15 @@ def fit_record(
     time_unit: str,
     calibration_end: pd.Timestamp,
     holdout_end: pd.Timestamp | None,
-    summary: pd.DataFrame,
-    bgnbd: BetaGeoModel,
-    gamma_gamma: GammaGammaModel,
-    holdout: HoldoutResult | None,
+    fit: OrderFit,
     date_format: str,
     n_orders: int,
     n_transactions: int,
 ) -> dict[str, Any]:
     """Assemble the content of ``fit.json`` (also returned to callers as a dict)."""
+    summary, bg, ts, gg = fit.summary, fit.bgnbd, fit.two_state, fit.gamma_gamma
+    profile = ts.profile_
+    lr = 2.0 * (ts.loglik_ - bg.loglik_)
     record: dict[str, Any] = {
         "source": source,
         "time_unit": time_unit,
@@ -53,36 +56,83 @@ def fit_record(
         "n_customers": int(len(summary)),
         "n_repeat_customers": int((summary["frequency"] > 0).sum()),
         "bgnbd": {
-            **{k: _num(v) for k, v in bgnbd.params_.items()},
-            "se": {k: _num(v) for k, v in bgnbd.se_.items()},
-            "loglik": _num(bgnbd.loglik_),
-            "converged": bgnbd.converged_,
+            **{k: _num(v) for k, v in bg.params_.items()},
+            "se": {k: _num(v) for k, v in bg.se_.items()},
+            "loglik": _num(bg.loglik_),
+            "aic": _num(-2 * bg.loglik_ + 2 * 4),
+            "converged": bg.converged_,
             "reference": "Fader, Hardie & Lee (2005), Marketing Science 24(2)",
         },
-        "gamma_gamma": {
-            **{k: _num(v) for k, v in gamma_gamma.params_.items()},
-            "se": {k: _num(v) for k, v in gamma_gamma.se_.items()},
-            "loglik": _num(gamma_gamma.loglik_),
-            "converged": gamma_gamma.converged_,
-            "n_customers": gamma_gamma.n_customers_,
-            "mean_transaction_value": _num(_gg_mean(gamma_gamma.params_)),
-            "corr_frequency_monetary": _num(gamma_gamma.corr_frequency_monetary_),
-            "reference": "Fader, Hardie & Lee (2005), Journal of Marketing Research 42(4)",
+        "two_state": {
+            **{k: _num(v) for k, v in ts.params_.items()},
+            "se": {k: _num(v) for k, v in ts.se_.items()},
+            "loglik": _num(ts.loglik_),
+            "aic": _num(ts.aic()),
+            "converged": ts.converged_,
+            "mean_dormancy": _num(1.0 / ts.params_["rho"]),
+            "lr_vs_bgnbd": _num(lr),
+            "n_params": ts.n_params_,
+            "mean_p_active_at_calibration_end": _num(float(np.mean(fit.p_active))),
+            "model": "active/dormant: λ ~ Gamma(r, alpha) while active, dormant with p ~ "
+            "Beta(a, b) after each repeat purchase, back to active at rate rho",
         },
+        "seasonality": _season_record(profile, ts.profile_se_, fit.seasonality),
     }
-    if holdout is not None:
-        table = holdout.by_frequency.reset_index()
-        record["holdout"] = {
+    record["gamma_gamma"] = {
+        **{k: _num(v) for k, v in gg.params_.items()},
+        "se": {k: _num(v) for k, v in gg.se_.items()},
+        "loglik": _num(gg.loglik_),
+        "converged": gg.converged_,
+        "n_customers": gg.n_customers_,
+        "mean_transaction_value": _num(_gg_mean(gg.params_)),
+        "corr_frequency_monetary": _num(gg.corr_frequency_monetary_),
+        "reference": "Fader, Hardie & Lee (2005), Journal of Marketing Research 42(4)",
+    }
+    if fit.holdout is not None:
+        first = fit.holdout["bgnbd"]
+        block: dict[str, Any] = {
             "duration": float(summary["duration_holdout"].iloc[0]),
-            "actual_repeat": holdout.actual_repeat,
-            "predicted_repeat": holdout.predicted_repeat,
-            "error_pct": _num(holdout.error_pct),
-            "by_frequency": [
-                {k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()}
-                for row in table.to_dict(orient="records")
-            ],
+            "actual_repeat": first.actual_repeat,
         }
+        for name in MODELS:
+            h = fit.holdout[name]
+            table = h.by_frequency.reset_index()
+            block[name] = {
+                "predicted_repeat": h.predicted_repeat,
+                "error_pct": _num(h.error_pct),
+                "rmse": _num(h.rmse),
+                "correlation": _num(h.correlation),
+                "by_frequency": [
+                    {k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()}
+                    for row in table.to_dict(orient="records")
+                ],
+            }
+        record["holdout"] = block
     return record
+
+
+def _season_record(profile, se, why: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"source": profile.source, "why": why}
+    if profile.source == "none":
+        return out
+    out["month_multipliers"] = [_num(v) for v in profile.month_multipliers]
+    out["lifts"] = {k: _num(v) for k, v in profile.lifts.items()}
+    out["festivals"] = [
+        {
+            "name": f.name,
+            "anchor": f.anchor,
+            "days_before": f.days_before,
+            "days_after": f.days_after,
+        }
+        for f in profile.festivals
+        if f.name in profile.lifts
+    ]
+    if se is not None:
+        out["se"] = {
+            "month_multipliers": [_num(v) for v in se["month_multipliers"]],
+            "lifts": {k: _num(v) for k, v in se["lifts"].items()},
+        }
+    return out
 
 
 def _gg_mean(params: dict[str, float]) -> float:
@@ -124,14 +174,7 @@ def behaviour_fragment(record: dict[str, Any], today: date | None = None) -> str
         f"{record['n_customers']} customers, fitted in {record['time_unit']}s and converted "
         "to the simulator's daily unit. Comments give ± one standard error.",
     ]
-    if "holdout" in record:
-        h = record["holdout"]
-        # error_pct is null when the holdout has no repeat transactions (nothing to divide by).
-        error = "error undefined" if h["error_pct"] is None else f"{h['error_pct']:+.1f}%"
-        lines.append(
-            f"# Holdout to {record['holdout_end']}: {h['predicted_repeat']:.1f} repeat "
-            f"transactions forecast vs {h['actual_repeat']} actual ({error})."
-        )
+    lines += _holdout_lines(record, "bgnbd")
     if bg["a"] + bg["b"] > HOMOGENEOUS_P:
         lines.append(
             f"# NOTE: a and b ran to the boundary (a + b = {bg['a'] + bg['b']:.3g}): the data "
@@ -154,12 +197,116 @@ def behaviour_fragment(record: dict[str, Any], today: date | None = None) -> str
         "",
         "[behaviour]",
     ]
-    width = max(len(k) for k, *_ in rows)
-    for key, value, se, note in rows:
-        se_text = f"± {se:.2g}" if se is not None else "± n/a (information matrix singular)"
-        comment = f"# {se_text}" + (f"; {note}" if note else "")
-        lines.append(f"{key:<{width}} = {_fmt(value):<12} {comment}")
+    lines += _rows_lines(rows)
     return "\n".join(lines) + "\n"
+
+
+def _holdout_lines(record: dict[str, Any], model: str) -> list[str]:
+    if "holdout" not in record:
+        return []
+    h = record["holdout"]
+    m = h[model]
+    # error_pct (and the correlation) are null when the holdout has no repeat transactions.
+    error = "error undefined" if m["error_pct"] is None else f"{m['error_pct']:+.1f}%"
+    corr = "n/a" if m["correlation"] is None else f"{m['correlation']:.3f}"
+    return [
+        f"# Holdout to {record['holdout_end']}: {m['predicted_repeat']:.1f} repeat "
+        f"transactions forecast vs {h['actual_repeat']} actual ({error}); "
+        f"per-customer RMSE {m['rmse']:.3g}, correlation {corr}."
+    ]
+
+
+def _rows_lines(rows: list[tuple[str, float, float | None, str]]) -> list[str]:
+    width = max(len(k) for k, *_ in rows)
+    out = []
+    for key, value, se, note in rows:
+        se_text = f"± {se:.2g}" if se is not None else "± n/a"
+        comment = f"# {se_text}" + (f"; {note}" if note else "")
+        out.append(f"{key:<{width}} = {_fmt(value):<12} {comment}")
+    return out
+
+
+def two_state_fragment(record: dict[str, Any], start_date: date, today: date | None = None) -> str:
+    """Render the two-state model's scenario fragment: ``[behaviour]`` and ``[calendar]``.
+
+    The keys are those the simulator reads for return from dormancy (daily units):
+    ``r, alpha_days, a, b`` of the two-state fit (not BG/NBD's: the four are estimated
+    jointly with the return rate), ``return_rate_per_day`` (ρ; 0 would be BG/NBD), the
+    Gamma-Gamma spend keys, and the ``[calendar]`` table (see
+    :meth:`model.fitting.calendar.SeasonalProfile.to_toml_table`). A weekly fit's rates are
+    divided by 7: alpha_days = 7·alpha_weeks, return_rate_per_day = rho_weeks / 7.
+    """
+    today = today or date.today()
+    unit = TIME_UNITS[record["time_unit"]]
+    ts, gg, season = record["two_state"], record["gamma_gamma"], record["seasonality"]
+    rows = [
+        ("r", ts["r"], ts["se"]["r"], "while active, λ per day ~ Gamma(r, rate alpha_days)"),
+        ("alpha_days", ts["alpha"] * unit, _scaled(ts["se"]["alpha"], unit), "rate, days"),
+        ("a", ts["a"], ts["se"]["a"], "dormant after each repeat purchase w.p. p ~ Beta(a, b)"),
+        ("b", ts["b"], ts["se"]["b"], ""),
+        (
+            "return_rate_per_day",
+            ts["rho"] / unit,
+            _scaled(ts["se"]["rho"], 1 / unit),
+            f"dormant → active; mean dormancy {ts['mean_dormancy'] * unit:.0f} days",
+        ),
+        ("gg_p", gg["p"], gg["se"]["p"], "order value ~ Gamma(gg_p, rate ν)"),
+        ("gg_q", gg["q"], gg["se"]["q"], "ν ~ Gamma(gg_q, rate gg_gamma)"),
+        ("gg_gamma", gg["gamma"], gg["se"]["gamma"], "yuan"),
+    ]
+    # Below one expected return per thousand customer-years, ρ sits at its boundary 0.
+    boundary = ts["rho"] / unit * 365_000 < 1
+    if boundary:
+        rows[4] = (rows[4][0], 0.0, None, "no return detected: ρ ran to its boundary 0")
+    lines = [
+        f"# Fitted by `run.py fit-orders {Path(record['source']).name}` on {today.isoformat()}; "
+        "the two-state (active/dormant) model with return from dormancy, by MLE.",
+        f"# Calibration period up to {record['calibration_end']}, "
+        f"{record['n_customers']} customers; log-likelihood {ts['loglik']:.1f} against "
+        f"BG/NBD's {record['bgnbd']['loglik']:.1f} (LR {ts['lr_vs_bgnbd']:.1f}).",
+        f"# Seasonal profile: {season['why']}.",
+        *_holdout_lines(record, "two_state"),
+        *(
+            ["# NOTE: no customer returned from dormancy in this log: the model is BG/NBD here."]
+            if boundary
+            else []
+        ),
+        "# Comments give ± one standard error. Needs a simulator that reads "
+        "return_rate_per_day and [calendar].",
+        'base = "baseline.toml"',
+        "",
+        "[behaviour]",
+        *_rows_lines(rows),
+        "",
+    ]
+    from model.fitting.calendar import SeasonalProfile
+
+    profile = (
+        SeasonalProfile(
+            tuple(season["month_multipliers"]),
+            season["lifts"],
+            tuple(_festival(f) for f in season["festivals"]),
+            season["source"],
+        )
+        if season["source"] != "none"
+        else SeasonalProfile()
+    )
+    lines += profile.to_toml_table(start_date)
+    if season.get("se"):
+        se = season["se"]
+        lines.append(
+            "# ± se of month_multipliers: "
+            + ", ".join("n/a" if v is None else f"{v:.2g}" for v in se["month_multipliers"])
+        )
+        for name, v in se["lifts"].items():
+            lines.append(f"# ± se of {name}.lift: {'n/a' if v is None else f'{v:.2g}'}")
+    return "\n".join(lines) + "\n"
+
+
+def _festival(spec: dict[str, Any]):
+    from model.fitting.calendar import Festival
+
+    return Festival(spec["name"], spec["anchor"], spec["days_before"], spec["days_after"])
 
 
 def _scaled(se: float | None, unit: float) -> float | None:
@@ -174,9 +321,18 @@ def _fmt(value: float) -> str:
 
 
 def write_fragment(out: Path, record: dict[str, Any], today: date | None = None) -> Path:
-    """Write ``fitted_behaviour.toml`` into ``out``."""
+    """Write ``fitted_behaviour.toml`` (BG/NBD) into ``out``."""
     path = out / FRAGMENT_TOML
     path.write_text(behaviour_fragment(record, today), encoding="utf-8")
+    return path
+
+
+def write_two_state_fragment(
+    out: Path, record: dict[str, Any], start_date: date, today: date | None = None
+) -> Path:
+    """Write ``fitted_two_state.toml`` into ``out``."""
+    path = out / TWO_STATE_TOML
+    path.write_text(two_state_fragment(record, start_date, today), encoding="utf-8")
     return path
 
 
@@ -189,44 +345,66 @@ def write_summary(out: Path, summary: pd.DataFrame) -> Path:
     return path
 
 
-def write_by_frequency(out: Path, holdout: HoldoutResult) -> Path:
-    """Write the holdout comparison by calibration frequency as CSV."""
+def write_by_frequency(out: Path, holdout: dict[str, HoldoutResult]) -> Path:
+    """Write both models' holdout comparison by calibration frequency as one CSV."""
     path = out / BY_FREQUENCY_CSV
-    holdout.by_frequency.to_csv(path, float_format="%.6g")
+    first = next(iter(holdout.values())).by_frequency
+    table = first[["n_customers", "actual_repeat", "actual_per_customer"]].copy()
+    for name, h in holdout.items():
+        table[f"predicted_repeat_{name}"] = h.by_frequency["predicted_repeat"]
+        table[f"predicted_per_customer_{name}"] = h.by_frequency["predicted_per_customer"]
+    table.to_csv(path, float_format="%.6g")
     return path
 
 
 def plot_backtest(
     out: Path,
     tracking: pd.DataFrame,
-    holdout: HoldoutResult,
+    holdout: dict[str, HoldoutResult],
     calibration_end: pd.Timestamp,
-    time_unit: str,
 ) -> Path:
-    """Save the tracking plot and the by-frequency comparison as ``backtest.png``."""
+    """Save the tracking plots and the by-frequency comparison as ``backtest.png``.
+
+    Panels: cumulative repeat transactions, weekly repeat transactions (actual against each
+    model's expectation), and holdout purchases per customer by calibration frequency.
+    """
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
+    colours = {"bgnbd": "tab:blue", "two_state": "tab:red"}
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(17, 4.8), constrained_layout=True)
     ax1.plot(tracking.index, tracking["actual"], color="black", label="actual")
-    ax1.plot(tracking.index, tracking["model"], color="tab:blue", ls="--", label="BG/NBD E[X(t)]")
-    ax1.axvline(calibration_end, color="grey", ls=":", label="calibration end")
-    ax1.set_title("Cumulative repeat transactions")
-    ax1.set_ylabel("repeat transactions")
-    ax1.legend()
-    ax1.tick_params(axis="x", labelrotation=30)
+    daily = tracking.diff().fillna(tracking.iloc[:1])
+    # Whole weeks only: a partial first or last week would read as a collapse in buying.
+    weeks = daily.resample("W")
+    weekly = weeks.sum()[weeks.size() == 7]
+    ax2.plot(weekly.index, weekly["actual"], color="black", label="actual")
+    for name in holdout:
+        ax1.plot(tracking.index, tracking[name], color=colours[name], ls="--", label=LABELS[name])
+        ax2.plot(weekly.index, weekly[name], color=colours[name], ls="--", label=LABELS[name])
+    for ax, title in ((ax1, "Cumulative repeat transactions"), (ax2, "Weekly repeat transactions")):
+        ax.axvline(calibration_end, color="grey", ls=":", label="calibration end")
+        ax.set_title(title)
+        ax.set_ylabel("repeat transactions")
+        ax.legend()
+        ax.tick_params(axis="x", labelrotation=30)
 
-    table = holdout.by_frequency
+    first = next(iter(holdout.values()))
+    table = first.by_frequency
     x = range(len(table))
-    ax2.plot(x, table["actual_per_customer"], "o-", color="black", label="actual")
-    ax2.plot(x, table["predicted_per_customer"], "s--", color="tab:blue", label="E[Y(t)|x,t_x,T]")
-    ax2.set_xticks(list(x), table.index)
-    ax2.set_xlabel("repeat transactions in calibration")
-    ax2.set_ylabel("holdout transactions per customer")
-    ax2.set_title(
-        f"Holdout: {holdout.predicted_repeat:.0f} forecast vs {holdout.actual_repeat} actual "
-        f"({holdout.error_pct:+.1f}%)"
-    )
-    ax2.legend()
+    ax3.plot(x, table["actual_per_customer"], "o-", color="black", label="actual")
+    for name, h in holdout.items():
+        ax3.plot(
+            x,
+            h.by_frequency["predicted_per_customer"],
+            "s--",
+            color=colours[name],
+            label=f"{LABELS[name]}: {h.error_pct:+.1f}%, RMSE {h.rmse:.3g}",
+        )
+    ax3.set_xticks(list(x), table.index)
+    ax3.set_xlabel("repeat transactions in calibration")
+    ax3.set_ylabel("holdout transactions per customer")
+    ax3.set_title(f"Holdout: {first.actual_repeat} actual repeat transactions")
+    ax3.legend()
     path = out / BACKTEST_PNG
     fig.savefig(path, dpi=110)
     plt.close(fig)
