@@ -63,6 +63,46 @@ def _k(
 
 
 _DEFINITIONS: tuple[KPI, ...] = (
+    # --- value: the horizon's cash plus what the customers are still worth (model/valuation.py)
+    _k(
+        "value_created",
+        "higher",
+        "yuan",
+        "Value created",
+        "npv_contribution + residual_value: the year's discounted contribution plus the "
+        "customers' expected discounted contribution after it (both valued at day 0)",
+        True,
+    ),
+    _k(
+        "npv_contribution",
+        "higher",
+        "yuan",
+        "NPV of contribution",
+        "daily contribution discounted to day 0 at market.discount_rate_per_year",
+    ),
+    _k(
+        "residual_value",
+        "higher",
+        "yuan",
+        "Residual value",
+        "customers active at the horizon: expected discounted contribution of their future "
+        "orders, no acquisition, pushes or joins after it, discounted to day 0",
+        True,
+    ),
+    _k(
+        "value_created_per_capita",
+        "higher",
+        "yuan",
+        "Value created per person",
+        "value_created / people in the market simulated (compares across market.scale)",
+    ),
+    _k(
+        "contribution_per_capita",
+        "higher",
+        "yuan",
+        "Contribution per person",
+        "contribution / people in the market simulated (compares across market.scale)",
+    ),
     # --- money over the horizon ---------------------------------------------------------------
     _k(
         "contribution",
@@ -269,13 +309,53 @@ _DEFINITIONS: tuple[KPI, ...] = (
         "Messages sent",
         "push messages sent over the horizon",
     ),
+    _k(
+        "cum_new_dormant_ban",
+        "lower",
+        "count",
+        "Lost to bans",
+        "customers gone dormant because of a ban: dropout after an order lost to it, or "
+        "defection on a ban day",
+    ),
     _k("orders", "higher", "count", "Orders", "orders in all channels over the horizon"),
     _k(
-        "share_guides_profitable",
+        "cost_retargeting",
+        "lower",
+        "yuan",
+        "Retargeting",
+        "ad spend to keep reaching past buyers: its share of every repeat platform order",
+    ),
+    # --- incremental accounting of members' orders (PrivateDomainModel._book_orders) ---------
+    _k(
+        "contribution_incremental",
+        "higher",
+        "yuan",
+        "Incremental contribution",
+        "members' orders' contribution beyond what they would have brought anyway at their base "
+        "rate on their home platform (referred customers: all of it), before staff and tools",
+    ),
+    _k(
+        "gmv_incremental",
+        "higher",
+        "yuan",
+        "Incremental GMV",
+        "members' order value beyond their base rate (uplift, extra push orders, referred "
+        "customers)",
+    ),
+    _k(
+        "gmv_channel_shifted",
+        "neutral",
+        "yuan",
+        "Channel-shifted GMV",
+        "private-channel order value members would have placed on their platform anyway",
+    ),
+    _k(
+        "share_holders_profitable",
         "higher",
         "share",
-        "Profitable guides",
-        "guides mode: share of guides whose P&L is positive",
+        "Profitable accounts or guides",
+        "accounts or guides (released ones included) whose members' incremental contribution "
+        "exceeds their own cost (operator or salary); n/a: public only",
     ),
 )
 

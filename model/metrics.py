@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from model import valuation
 from model.kpis import KPIS
 from model.ledger import COST_LINES, LINES
 from model.population import (
@@ -42,14 +43,19 @@ FLOWS = (
     "orders_public",
     "orders_private",
     "orders_push",
+    "orders_push_pulled",
     "orders_lost_ban",
+    "new_dormant_ban",
+    "new_released_holders",
     "messages_sent",
 )
+# Incremental accounting of members' orders, yuan a day (memo lines: not in the ledger).
+ATTRIBUTION = ("contribution_incremental", "gmv_incremental", "gmv_channel_shifted")
 MONEY = LINES
 # Marketing costs paid to platforms (acquisition and retargeting ads); the rest is private-side.
 PUBLIC_SIDE_COSTS = ("cost_ad", "cost_retargeting")
 CUMULATIVE = ("cum_revenue", "cum_cost_marketing", "cum_contribution")
-DAILY_METRICS = ("day", *STOCKS, *FLOWS, *MONEY, *CUMULATIVE)
+DAILY_METRICS = ("day", *STOCKS, *FLOWS, *ATTRIBUTION, *MONEY, *CUMULATIVE)
 
 
 # Which way is better, per KPI: derived from the one registry (model/kpis.py). "neutral" KPIs
@@ -165,9 +171,29 @@ def paired_payback_day(cum_contribution: np.ndarray, cum_reference: np.ndarray) 
     return 0 if len(behind) == 0 else int(behind[-1]) + 1
 
 
-def kpis(daily: dict[str, np.ndarray], pop: Population, guides: list | None = None) -> dict:
-    """The summary KPIs of a run (None where a KPI is undefined, e.g. no cohort old enough)."""
-    total = {name: float(np.sum(daily[name])) for name in (*FLOWS, *MONEY)}
+def kpis(
+    daily: dict[str, np.ndarray],
+    pop: Population,
+    holders: list | None,
+    *,
+    residual_value: float,
+    discount_rate_per_year: float,
+) -> dict:
+    """The summary KPIs of a run (None where a KPI is undefined, e.g. no cohort old enough).
+
+    Args:
+        daily: the recorded daily metrics.
+        pop: the population at the horizon.
+        holders: every account or guide the private operation employed (None: public only).
+        residual_value: the customers' expected discounted contribution after the horizon,
+            valued at day 0 (``PrivateDomainModel.residual_value``).
+        discount_rate_per_year: the annual rate the daily contribution is discounted at.
+
+    Money KPIs are the run's own yuan (a miniature's are ``market.scale`` times the full
+    market's); per-capita KPIs divide by the people in the market simulated, so they compare
+    across scales.
+    """
+    total = {name: float(np.sum(daily[name])) for name in (*FLOWS, *ATTRIBUTION, *MONEY)}
     days = len(daily["day"])
     last = days - 1
     revenue = total["revenue"]
@@ -176,7 +202,14 @@ def kpis(daily: dict[str, np.ndarray], pop: Population, guides: list | None = No
     mean_private = float(np.mean(daily["n_private"])) if days else 0.0
     acquired = _cohort(pop, ACQUIRED) & (pop.n_orders > 0)
     base = _cohort(pop, (SOURCE_INITIAL,))
+    npv = valuation.present_value(daily["contribution"], discount_rate_per_year)
+    value_created = npv + residual_value
     out = {
+        "value_created": round(value_created, 2),
+        "npv_contribution": round(npv, 2),
+        "residual_value": round(residual_value, 2),
+        "value_created_per_capita": value_created / pop.size,
+        "contribution_per_capita": total["contribution"] / pop.size,
         "revenue": round(revenue, 2),
         "contribution": round(total["contribution"], 2),
         "cost_marketing": round(total["cost_marketing"], 2),
@@ -224,10 +257,14 @@ def kpis(daily: dict[str, np.ndarray], pop: Population, guides: list | None = No
         out[name] = int(daily[name][-1]) if days else 0
     for name in ("new_paid", "new_diverted", "new_referred", "new_unfollowed", "messages_sent"):
         out[f"cum_{name}"] = int(total[name])
+    out["cum_new_dormant_ban"] = int(total["new_dormant_ban"])
     out["orders"] = int(total["orders_public"] + total["orders_private"])
-    if guides:
-        profits = np.array([g.profit_fen for g in guides])
-        out["share_guides_profitable"] = float(np.mean(profits > 0))
+    out["cost_retargeting"] = round(total["cost_retargeting"], 2)
+    for name in ATTRIBUTION:
+        out[name] = round(total[name], 2)
+    out["share_holders_profitable"] = (
+        float(np.mean([h.profit_fen > 0 for h in holders])) if holders else None
+    )
     # JSON has no NaN: undefined ratios are None.
     return {
         k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()

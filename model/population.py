@@ -56,6 +56,7 @@ class Population:
     contribution: np.ndarray  # float64, yuan
     ltv_180: np.ndarray  # float32, contribution within 180 days of the first order
     ltv_365: np.ndarray  # float32
+    pv_contribution: np.ndarray  # float64, yuan: contribution discounted to day 0 (valuation)
     # Continuous time of the next spontaneous purchase; inf while dormant or not a customer.
     t_next: np.ndarray  # float64
     # Purchase clocks started so far: the running clock's number is n_clocks - 1, and its
@@ -104,6 +105,7 @@ class Population:
             contribution=np.zeros(size, dtype=np.float64),
             ltv_180=np.zeros(size, dtype=np.float32),
             ltv_365=np.zeros(size, dtype=np.float32),
+            pv_contribution=np.zeros(size, dtype=np.float64),
             t_next=np.full(size, np.inf),
             n_clocks=np.zeros(size, dtype=np.int32),
         )

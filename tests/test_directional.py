@@ -120,8 +120,8 @@ def test_reject_rule_refuses_joins_when_full():
 def two_platforms(**kw):
     return small(
         platforms={
-            "tmall": {"budget_share": 0.5, "c0_yuan": 200.0},
-            "douyin": {"budget_share": 0.5, "c0_yuan": 400.0, "take_rate": 0.08},
+            "tmall": {"budget_share": 0.5, "cac_floor_yuan": 200.0},
+            "douyin": {"budget_share": 0.5, "cac_floor_yuan": 400.0, "take_rate": 0.08},
         },
         **kw,
     )

@@ -64,7 +64,9 @@ def _scale_at(node: Any, path: list[str], factor: float, whole: bool) -> None:
         _scale_at(node[head], rest, factor, whole)
         return
     value = node[head] * factor
-    node[head] = max(1, round(value)) if whole and node[head] > 0 else value
+    if whole:  # at least one of whatever there was some of
+        value = max(1, round(value)) if node[head] > 0 else 0
+    node[head] = value
 
 
 def apply_scale(scenario: Scenario) -> Scenario:

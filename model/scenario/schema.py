@@ -361,9 +361,10 @@ class Platform(Strict):
     budget_share: float = param(
         1.0, description="share of the ad budget", unit="share", side="lever", ge=0, le=1
     )
-    c0_yuan: float = param(
+    cac_floor_yuan: float = param(
         200.0,
-        description="cost of the first customer on the paid-acquisition curve",
+        description="CAC floor: the cost of a customer as spend → 0 (c0 of the saturating curve "
+        "b·tanh(S/(b·c0)); marginal and average CAC rise above it with spend)",
         unit="yuan",
         side="market",
         grade="D",
