@@ -41,7 +41,8 @@ def test_a_tenth_scales_people_money_and_capacities_and_nothing_else():
     assert mini.budget.pulses[0].per_day_yuan == pytest.approx(3_000.0)
     assert mini.budget.pulses[0].days == 5  # a duration is not a size
     assert mini.platforms["tmall"].daily_cap == pytest.approx(30.0)
-    assert mini.platforms["tmall"].cac_floor_yuan == full.platforms["tmall"].cac_floor_yuan  # a unit price
+    # A unit price is not a size.
+    assert mini.platforms["tmall"].cac_floor_yuan == full.platforms["tmall"].cac_floor_yuan
     o, fo = mini.operation, full.operation
     assert (o.friend_cap_per_account, o.guide_capacity, o.group_cap) == (500, 150, 20)
     assert o.guide_salary_per_day_yuan == pytest.approx(25.0)
