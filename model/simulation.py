@@ -56,7 +56,9 @@ class PrivateDomainModel(mesa.Model):
     so it is written here once:
 
     1. **Shocks**: scheduled or random platform events start (ban for D days: no paid
-       acquisition and no platform sales; CAC jump; algorithm change on reach).
+       acquisition and no platform sales; CAC jump; algorithm change on reach). On each ban
+       day every active non-member customer of the banned store defects (goes dormant for
+       good) with ``p_defect_per_ban_day``.
     2. **Paid acquisition**: each platform turns its share of the day's budget, carried over by
        geometric adstock, into new customers on a tanh saturation curve scaled by the prospects
        left (or, in ``bass`` mode, each prospect adopts with a constant daily probability). New
@@ -65,22 +67,35 @@ class PrivateDomainModel(mesa.Model):
        ``rel_rate_private`` for members), so P(≥1 purchase today) = 1 − exp(−λ·rel). Members'
        orders go to the private channel (share, or all of them while their platform bans the
        brand); others' go to their platform, and are lost during a ban. After each repeat
-       purchase the customer goes dormant with probability p_drop·rel_drop.
+       purchase the customer goes dormant with probability p_drop·rel_drop; an order lost to a
+       ban faces the same dropout draw. A repeat platform order pays the platform's
+       retargeting share on top of its fee.
     4. **Private outreach**: on push days the targeting rule picks members; each push adds
        fatigue; active recipients may buy at once (at the offer's discount), dormant ones may
-       reactivate, and any may unfollow with a hazard convex in fatigue → LAPSED.
+       reactivate, and any may unfollow with a hazard convex in fatigue → LAPSED. A share
+       ``pull_forward_share`` of push orders replace the member's next spontaneous order (that
+       clock is spent without an order); the others are extra. Dormancy after a push order
+       follows the rule after any order: the dropout draw.
     5. **Diversion**: each platform order carries an invitation; PUBLIC buyers (and LAPSED
        ones after a cooldown, at a lower rate) join with a probability rising in the red
        packet; joiners need a seat with an account or guide (hired or refused per the mode)
-       and are put in a community group.
+       and are put in a community group, refilling free seats in existing groups first.
     6. **Referral**: members' purchases (steps 3–4) send Poisson invitations; each converts a
        prospect with a probability scaled by the prospects left (mixed) or reaching only the
        inviter's prospect neighbours (graph). Referred customers join PRIVATE with a first order.
-    7. **Operating mode economics**: staff (accounts, content, guides' salaries, group
-       upkeep) and tools are booked; commissions were booked with each order.
+    7. **Operating mode economics**: accounts or guides are released while the pool would fit
+       in one fewer at ``release_below_fill`` (their members move to the others); staff
+       (accounts, content, guides' salaries, upkeep per live group) and tools are booked;
+       commissions, coupon discounts and retargeting were booked with each order.
     8. **Ledger and metrics**: platform fees on the day's platform revenue, the contribution
-       identity closed in fen, daily metrics recorded; on review days an adaptive brand moves
-       budget towards the platform with the lower realised CAC (used from tomorrow).
+       identity closed in fen (gross profit on the list value), daily metrics recorded; on
+       review days an adaptive brand moves budget towards the platform with the lower realised
+       CAC (used from tomorrow).
+
+    After the last day the customers still active are valued (:meth:`residual_value`,
+    :mod:`model.valuation`). Every member order is also attributed (incremental accounting,
+    :meth:`_book_orders`). A scenario with ``market.scale < 1`` is simulated as its faithful
+    miniature (:mod:`model.scenario.scale`).
 
     Randomness: every per-customer decision is a keyed draw (:mod:`model.draws`) at (stream,
     uid, counter), the counter being the customer's purchase-clock number, an order id (see
@@ -784,14 +799,18 @@ class PrivateDomainModel(mesa.Model):
         self.recorder.record(d, stocks, self.flows, money)
 
     # ==================================================================== valuation ==
-    def residual_by_customer(self, horizon_days: float = math.inf) -> np.ndarray:
+    def residual_by_customer(
+        self, horizon_days: float = math.inf, *, upkeep: bool = True
+    ) -> np.ndarray:
         """Each customer's expected discounted contribution after today, valued today (yuan).
 
         What it assumes after today — the base as it stands, no acquisition, pushes, joins,
         referrals or shocks (:meth:`wind_down`) — and why it conditions on the latent state is
         in :mod:`model.valuation`. Per order: the Gamma-Gamma mean gg_p/ν times the margin left
         after the platform fee and retargeting (platform orders) or the commission (private
-        orders), with members' channel split, purchase-rate uplift and dropout multiplier.
+        orders), with members' channel split, purchase-rate uplift and dropout multiplier; less,
+        with ``upkeep``, an active member's seat (holder cost / capacity + group cost / group
+        cap) a day while they stay active.
         """
         pop, beh = self.pop, self.beh
         alive = np.flatnonzero(pop.active)
@@ -811,6 +830,15 @@ class PrivateDomainModel(mesa.Model):
             private_cost_rate=commission,
             platform_cost_rate=self.take_rates[home] + self.retargeting_rates[home],
         )
+        seat = 0.0
+        if upkeep and self.private:
+            c, op = self.cfg.operation, self.operation
+            holder = (
+                c.guide_salary_per_day_yuan if op.mode == "guides" else c.account_cost_per_day_yuan
+            )
+            seat = np.where(
+                member, holder / op.capacity + c.group_cost_per_day_yuan / c.group_cap, 0.0
+            )
         out = np.zeros(pop.size)
         out[alive] = valuation.residual_by_customer(
             np.ones(len(alive), dtype=bool),
@@ -819,6 +847,7 @@ class PrivateDomainModel(mesa.Model):
             per_order,
             self.cfg.market.discount_rate_per_year,
             horizon_days,
+            upkeep_per_day=seat,
         )
         return out
 

@@ -8,12 +8,20 @@ still active, the expected discounted contribution of the orders they will place
 base as it stands at T, and nothing else — no new acquisition, no diversion, no referral, no
 pushes, no shocks. Members stay members (unfollows happen only on receiving a push) and keep
 their private purchase-rate uplift, dropout multiplier and channel split; everyone else buys on
-their home platform. Pushes' future orders are left out on purpose: they would need the
-operation's future costs and its unfollow losses too, which depend on choices after T that a
-strategy has not made; leaving out both is conservative for the private domain (at the shipped
-defaults the pushes' orders earn more than the messages cost). The operation's own running
-costs after T (staff, groups, tools) are left out for the same reason, which leans the other
-way; the residual is a value of the customers' order flow, not of the operation.
+their home platform. A member keeps that uplift because someone serves them, so each active
+member is charged their seat's **upkeep** while they stay active: their share of an account's
+operator or a guide's salary (cost per holder / members per holder) and of a group's upkeep
+(cost per group / group cap) — what the operation costs per member when capacity follows the
+pool (``release_below_fill``).
+
+Left out, on purpose, are the choices after T that no strategy in the run has made: the
+pushes' future orders (extra and pulled-forward ones, and the unfollows they cause) and the
+operation's fixed overheads (the persona content team, tools). Leaving out pushes is
+conservative for the private domain: at the shipped defaults a push brings far more orders
+than it loses members (≈ 2% of active recipients buy, ≈ 0.3–0.5% unfollow). Leaving out the
+fixed overheads leans the other way: a brand keeping the content team for good would pay its
+daily cost as a perpetuity (÷ δ, ≈ 3,800 days' worth at 10%), which it would do only for the
+push value also left out. Both are reported next to the residual in the README.
 
 **Why the latent state and not a BG/NBD posterior.** Fader, Hardie & Lee's conditional
 expectation E[X(t) | x, t_x, T] is what an analyst computes from an order history because λ,
@@ -116,6 +124,24 @@ def contribution_per_order(
     return mean_value * (share_private * private + (1.0 - share_private) * public)
 
 
+def expected_discounted_active_days(
+    lam: np.ndarray,
+    p_drop: np.ndarray,
+    delta: float,
+    horizon_days: float = math.inf,
+) -> np.ndarray:
+    """Expected discounted days an active customer stays active over the next ``horizon_days``.
+
+    Alive at time s with probability exp(−p'λ's), so ∫₀ᴴ e^(−(δ + p'λ')s) ds; the upkeep of a
+    member's seat is paid over this many (discounted) days.
+    """
+    hazard = delta + np.asarray(p_drop, dtype=float) * np.asarray(lam, dtype=float)
+    with np.errstate(divide="ignore"):
+        if math.isinf(horizon_days):
+            return 1.0 / hazard
+        return -np.expm1(-hazard * horizon_days) / hazard
+
+
 def residual_by_customer(
     active: np.ndarray,
     lam: np.ndarray,
@@ -123,6 +149,7 @@ def residual_by_customer(
     value_per_order: np.ndarray,
     rate_per_year: float,
     horizon_days: float = math.inf,
+    upkeep_per_day: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """Each customer's expected discounted contribution after the horizon, valued at it.
 
@@ -134,6 +161,12 @@ def residual_by_customer(
         value_per_order: expected contribution of one order (:func:`contribution_per_order`).
         rate_per_year: annual discount rate.
         horizon_days: how far past T (infinite by default).
+        upkeep_per_day: cost of serving the customer while active (a member's seat), yuan.
     """
-    orders = expected_discounted_orders(lam, p_drop, daily_rate(rate_per_year), horizon_days)
-    return np.where(active, orders * value_per_order, 0.0)
+    delta = daily_rate(rate_per_year)
+    value = expected_discounted_orders(lam, p_drop, delta, horizon_days) * value_per_order
+    if np.any(upkeep_per_day):
+        value = value - upkeep_per_day * expected_discounted_active_days(
+            lam, p_drop, delta, horizon_days
+        )
+    return np.where(active, value, 0.0)

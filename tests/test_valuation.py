@@ -11,6 +11,7 @@ from model.valuation import (
     contribution_per_order,
     daily_rate,
     day_factors,
+    expected_discounted_active_days,
     expected_discounted_orders,
     present_value,
     residual_by_customer,
@@ -34,10 +35,15 @@ def test_present_value_discounts_each_day_at_its_midpoint():
     assert present_value(daily, 0.0) == 150.0
 
 
-def simulate_discounted_purchases(lam, p, delta, horizon, n, rng):
-    """Direct simulation: purchases at rate λ, each followed by dropout with probability p."""
+def simulate_discounted_purchases(lam, p, delta, horizon, n, rng, active_days=False):
+    """Direct simulation: purchases at rate λ, each followed by dropout with probability p.
+
+    Returns each customer's discounted purchase count or, with ``active_days``, their
+    discounted time alive ∫ e^(−δt) dt up to the dropout or the horizon.
+    """
     total = np.zeros(n)
     t = np.zeros(n)
+    end = np.full(n, float(horizon))
     alive = np.ones(n, dtype=bool)
     while alive.any():
         idx = np.flatnonzero(alive)
@@ -46,7 +52,11 @@ def simulate_discounted_purchases(lam, p, delta, horizon, n, rng):
         buyers = idx[within]
         total[buyers] += np.exp(-delta * t[buyers])
         alive[idx[~within]] = False
-        alive[buyers[rng.random(len(buyers)) < p]] = False
+        gone = buyers[rng.random(len(buyers)) < p]
+        end[gone] = t[gone]
+        alive[gone] = False
+    if active_days:
+        return -np.expm1(-delta * end) / delta
     return total
 
 
@@ -63,6 +73,17 @@ def test_expected_discounted_orders_matches_direct_simulation(lam, p, rate, hori
     assert abs(sims.mean() - expected) < 4 * sims.std() / math.sqrt(n)
     # And the check has teeth: ignoring discounting or dropout would be far outside it.
     assert abs(sims.mean() - expected) * 10 < abs(expected - lam / (p * lam))
+
+
+@pytest.mark.parametrize(("lam", "p", "horizon"), [(1 / 30, 0.25, math.inf), (1 / 120, 0.1, 365.0)])
+def test_expected_discounted_active_days_matches_direct_simulation(lam, p, horizon):
+    """The member's seat is paid over ∫ e^(−(δ + p'λ')s) ds discounted days."""
+    delta = daily_rate(0.10)
+    n = 40_000
+    rng = np.random.default_rng(2)
+    sims = simulate_discounted_purchases(lam, p, delta, horizon, n, rng, active_days=True)
+    expected = expected_discounted_active_days(np.array([lam]), np.array([p]), delta, horizon)[0]
+    assert abs(sims.mean() - expected) < 4 * sims.std() / math.sqrt(n)
 
 
 def test_finite_horizon_tends_to_the_infinite_one():
@@ -82,6 +103,15 @@ def test_contribution_per_order_splits_by_channel():
         platform_cost_rate=np.array([0.1, 0.1]),
     )
     assert value == pytest.approx([40.0, 100 * (0.6 * 0.47 + 0.4 * 0.4)])
+
+
+def test_upkeep_is_charged_over_the_active_life():
+    kw = dict(active=np.array([True]), lam=np.array([0.01]), p_drop=np.array([0.2]))
+    gross = residual_by_customer(**kw, value_per_order=np.array([50.0]), rate_per_year=0.1)
+    net = residual_by_customer(
+        **kw, value_per_order=np.array([50.0]), rate_per_year=0.1, upkeep_per_day=0.1
+    )
+    assert gross[0] - net[0] == pytest.approx(0.1 / (daily_rate(0.1) + 0.002))
 
 
 def test_dormant_customers_have_no_residual():
