@@ -53,7 +53,6 @@ class Population:
     referrer: np.ndarray  # int32, uid of the referrer, -1 none
     # Money, per customer (revenue exact in fen; contribution for LTV, approximate).
     revenue_fen: np.ndarray  # int64
-    contribution: np.ndarray  # float64, yuan
     ltv_180: np.ndarray  # float32, contribution within 180 days of the first order
     ltv_365: np.ndarray  # float32
     pv_contribution: np.ndarray  # float64, yuan: contribution discounted to day 0 (valuation)
@@ -102,7 +101,6 @@ class Population:
             owner=days(),
             referrer=days(),
             revenue_fen=np.zeros(size, dtype=np.int64),
-            contribution=np.zeros(size, dtype=np.float64),
             ltv_180=np.zeros(size, dtype=np.float32),
             ltv_365=np.zeros(size, dtype=np.float32),
             pv_contribution=np.zeros(size, dtype=np.float64),

@@ -337,7 +337,6 @@ class PrivateDomainModel(mesa.Model):
         margin = self.cfg.market.gross_margin
         contrib = (list_fen * margin - discount_fen - retarget_fen - commission_fen) / 100.0
         contrib[public] -= fen[public] / 100.0 * self.take_rates[public_channel]
-        pop.contribution[uids] += contrib
         age = day - pop.ti_first_order[uids]
         pop.ltv_180[uids] += np.where(age < 180, contrib, 0.0).astype(np.float32)
         pop.ltv_365[uids] += np.where(age < 365, contrib, 0.0).astype(np.float32)
