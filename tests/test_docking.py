@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from scipy.special import hyp2f1
 
-from model import simulate, valuation
+from model import load_scenario, simulate, valuation
 from model.population import PRIVATE, PROSPECT
 from model.seeds import replicate_seed
 from model.simulation import PrivateDomainModel
-from tests.conftest import baseline_with
+from tests.conftest import ROOT, baseline_with
 
 
 def bass_F(t_years: np.ndarray, p: float, q: float) -> np.ndarray:
@@ -178,3 +178,41 @@ def test_residual_value_is_discounted():
     expected, realised, se, undiscounted, _, _ = residual_docking("persona", 3, rate=0.5)
     assert abs(realised - expected) < 4 * se
     assert undiscounted - realised > 10 * se
+
+
+def pushes_after_the_horizon(scale: float, replicate: int, years: int = 3) -> tuple[float, float]:
+    """The year's customers' discounted contribution over ``years`` after it: without, with pushes.
+
+    Nothing else goes on after the year: no acquisition, joins or referrals (``wind_down``).
+    """
+    horizon = 365 * years
+    out = []
+    for pushes in (False, True):
+        scenario = load_scenario(
+            ROOT / "scenarios" / "baseline.toml",
+            {"market.scale": scale, "sim.days": 365 + horizon},
+        )
+        model = PrivateDomainModel(scenario, replicate_seed(20260101, replicate))
+        for _ in range(365):
+            model.step()
+        customers = model.pop.n_orders > 0
+        before = model.pop.pv_contribution.copy()
+        model.wind_down()
+        if pushes:
+            outreach = model.cfg.outreach.model_copy(update={"enabled": True})
+            model.cfg = model.cfg.model_copy(update={"outreach": outreach})
+        for _ in range(horizon):
+            model.step()
+        out.append(float((model.pop.pv_contribution - before)[customers].sum()))
+    return out[0], out[1]
+
+
+def test_leaving_pushes_out_of_the_residual_is_conservative():
+    """Pushes kept on after the horizon add value: the residual, which leaves them out, is low.
+
+    Their extra and reactivated orders outweigh the unfollows. Measured with this procedure at
+    market.scale 0.2, replicates 0–2: +¥153k, +¥153k, +¥133k on ≈ ¥1.8M; here at 1/20 scale
+    the gain is ≈ 8% of the total, far beyond the replicate noise of a paired difference.
+    """
+    without, with_pushes = pushes_after_the_horizon(0.05, 0)
+    assert with_pushes > 1.04 * without
