@@ -205,6 +205,7 @@ def test_compare_cli_writes_every_file_and_is_worker_independent(cli, tmp_path, 
         "minimax",
         "What would have to be true",
         "rests on only 6 cells",
+        "Pays back against public_only",
         "¥",
     ):
         assert needle in printed, needle
@@ -263,7 +264,7 @@ def test_compare_cli_writes_every_file_and_is_worker_independent(cli, tmp_path, 
     assert 'src="http' not in report and "<link" not in report  # self-contained
     for needle in (
         "Verdict",
-        "Ranking by median Contribution",
+        "Ranking by median Value created",
         "What would have to be true",
         "What we don't know",
         "registry",
@@ -504,3 +505,31 @@ def test_cli_resumes_after_ctrl_c_and_cleans_up(tmp_path):
     )
     # A log, not a terminal: no progress bar in it.
     assert "run/s" not in again.stderr and "%|" not in again.stderr
+
+
+def test_scale_is_sugar_for_setting_the_market_scale(cli, tmp_path):
+    """--scale F runs exactly what --set market.scale=F runs."""
+    runs = {}
+    for name, flags in (("scale", ["--scale", "0.5"]), ("set", ["--set", "market.scale=0.5"])):
+        out = tmp_path / name
+        assert (
+            cli(
+                [
+                    "compare",
+                    str(SMALL),
+                    "--workers",
+                    "1",
+                    "--replicates",
+                    "1",
+                    "--no-plots",
+                    *flags,
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+        runs[name] = pd.read_parquet(out / "kpis.parquet")
+    pd.testing.assert_frame_equal(runs["scale"], runs["set"])
+    plain = run_comparison(SMALL, replicates=1, workers=1).kpis
+    assert (runs["scale"]["orders"] < plain["orders"]).all()  # half the market, fewer orders

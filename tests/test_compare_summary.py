@@ -114,7 +114,13 @@ def test_failed_run_drops_its_pair_not_counted_as_undefined():
     """A missing run drops its pair; it is not 'never paid back'."""
     kpis = table(ref={"payback_day": [5.0, 5, 5]}, s={"payback_day": [4.0, 6, 4]})
     kpis = kpis[~((kpis["strategy"] == "s") & (kpis["replicate"] == 1))]  # replicate 1 failed
-    row = summarise(kpis, "ref", ["payback_day"]).set_index("strategy").loc["s"]
+    # payback_day is a comparison-level KPI (paired, model.metrics.paired_payback_day), not in
+    # the per-run registry: its direction is given here.
+    row = (
+        summarise(kpis, "ref", ["payback_day"], directions={"payback_day": "lower"})
+        .set_index("strategy")
+        .loc["s"]
+    )
     assert row["n_pairs"] == 2
     assert row["p_beats_reference"] == 1.0
 
@@ -140,9 +146,35 @@ def test_direction_table_marks_costs_lower():
         "cac_paid",
         "cost_per_private_member",
         "unfollows_per_1000_pushes",
-        "payback_day",
         "cost_marketing",
     ):
         assert DIRECTIONS[kpi] == "lower"
-    for kpi in ("contribution", "roi", "repurchase_rate_90d", "n_private", "ltv_365"):
+    for kpi in ("contribution", "roi", "repurchase_rate_90d", "n_private", "ltv_180"):
         assert DIRECTIONS[kpi] == "higher"
+
+
+def test_paired_payback_is_the_first_day_a_strategy_stays_ahead_on_its_cell():
+    """Per run, against the reference's run of the same (draw, replicate); NaN: never."""
+    from model.compare.summary import paired_payback
+
+    def run(*cum):
+        return pd.DataFrame({"day": range(len(cum)), "cum_contribution": cum})
+
+    daily = {
+        ("ref", 0, 0): run(0, -10, -20, -30, -40),
+        ("a", 0, 0): run(0, -15, -18, -25, -20),  # ahead from day 2 on, for good
+        ("b", 0, 0): run(0, 5, -25, -29, -41),  # ahead, behind again, ends behind: never
+        ("ref", 1, 0): run(0, 1, 2, 3, 4),
+        ("a", 1, 0): run(1, 2, 3, 4, 5),  # ahead from day 0
+    }
+    kpis = pd.DataFrame(
+        {
+            "strategy": ["ref", "a", "b", "ref", "a"],
+            "draw": [0, 0, 0, 1, 1],
+            "replicate": [0, 0, 0, 0, 0],
+        }
+    )
+    got = paired_payback(kpis, daily, "ref")
+    assert got.iloc[1] == 2.0 and np.isnan(got.iloc[2])
+    assert np.isnan(got.iloc[0]) and np.isnan(got.iloc[3])  # the reference pays back nothing
+    assert got.iloc[4] == 0.0

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import model.cli
 from model.errors import InputError
 from model.execution import LocalPoolExecutor
 from model.experiment.store import ResultStore
@@ -437,3 +438,31 @@ def test_cli_sweep_draws_no_progress_bar_into_a_log(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "%|" not in proc.stderr and "run/s" not in proc.stderr
     assert "no best point" in proc.stdout and "rank" in proc.stdout
+
+
+def test_scale_runs_every_point_as_a_faithful_miniature(tmp_path):
+    """Sweep --scale F is market.scale = F on every point (the runs' keys say so)."""
+    path = write(tmp_path, TOY_SPEC.format(pushes=[1, 3], replicates=1))
+    out = tmp_path / "o"
+    assert (
+        model.cli.main(
+            [
+                "sweep",
+                str(path),
+                "--scale",
+                "0.5",
+                "--workers",
+                "1",
+                "--no-plots",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    manifest = json.loads((out / "sweep.json").read_text())
+    scaled = build_plan(load_spec(path, overrides={"market.scale": 0.5}))
+    plain = build_plan(load_spec(path))
+    assert [k for p in manifest["points"] for k in p["runs"]] == [t.key for t in scaled.tasks]
+    assert {t.key for t in scaled.tasks}.isdisjoint(t.key for t in plain.tasks)
+    assert all(t.scenario["market"]["scale"] == 0.5 for t in scaled.tasks)

@@ -44,6 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="apply row ROW of a comparison's draws.csv (its drawn market values, and its seed "
         "unless --seed): with --replicate, re-runs that cell of the comparison exactly",
     )
+    p.add_argument(
+        "--scale",
+        type=float,
+        metavar="F",
+        help="run a faithful miniature at 0 < F ≤ 1 (same as --set market.scale=F)",
+    )
     p.add_argument("--out", help="output directory (default: out/<scenario name>)")
     add_overwrite_argument(p)
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -67,6 +73,8 @@ def main(args: argparse.Namespace) -> int:
         values, seed = read_draw(args.draw)
         args.overrides = [*(f"{k}={v!r}" for k, v in values.items()), *args.overrides]
         args.seed = seed if args.seed is None else args.seed
+    if args.scale is not None:  # sugar, validated (and reported) like any --set
+        args.overrides = [*args.overrides, f"market.scale={args.scale}"]
     scenario = load_from_args(args)
     out = Path(args.out) if args.out else default_out("out", scenario.name)
     inputs = scenario_files(args.scenario)

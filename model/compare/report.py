@@ -26,6 +26,8 @@ from model.compare.tables import (
     band,
     diff_band,
     few_cells_note,
+    kpi_name,
+    payback_lines,
     ranking_rows,
     rerun_command,
     share,
@@ -121,7 +123,7 @@ def render_report(
     spec = result.spec
     ref, metric = spec.reference, spec.rank_by
     stems = stems or {s: s for s in spec.names}
-    label = fmt.kpi_label(metric)
+    label = kpi_name(metric)
     parts: list[str] = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -182,6 +184,13 @@ def render_report(
     if note:
         parts.append(f"<p class=warn>{_e(note)}</p>")
     parts.append(f"<p class=muted>{READING}</p>")
+    paybacks = payback_lines(summary, result.kpis, ref)
+    if paybacks:
+        parts.append(
+            f"<h3>When the private domain pays back against {_e(ref)}</h3><p>The first day from "
+            "which a strategy's cumulative contribution stays ahead of the reference's on the "
+            "same cell:</p><ul>" + "".join(f"<li>{_e(x)}</li>" for x in paybacks) + "</ul>"
+        )
 
     # --- conditions ----------------------------------------------------------------------------
     parts.append("<h2>What would have to be true</h2>")
@@ -364,7 +373,7 @@ def _kpi_table(summary: pd.DataFrame, spec) -> str:
         for i, (_, r) in enumerate(rows.iterrows()):
             is_ref = r["strategy"] == ref
             head = (
-                f'<td class=l rowspan="{len(rows)}"><b>{_e(fmt.kpi_label(metric))}</b><br>'
+                f'<td class=l rowspan="{len(rows)}"><b>{_e(kpi_name(metric))}</b><br>'
                 f'<span class="muted">{better}</span></td>'
                 if i == 0
                 else ""

@@ -21,6 +21,7 @@ import pandas as pd
 
 from model.compare.result import ID_COLUMNS, ComparisonResult
 from model.compare.spec import ComparisonSpec, load_comparison
+from model.compare.summary import paired_payback
 from model.errors import InputError
 from model.experiment import engine
 from model.experiment.store import KPI_PREFIX, SERIES_PREFIX, ResultStore
@@ -259,6 +260,7 @@ def _result(spec: ComparisonSpec, table: pd.DataFrame) -> ComparisonResult:
         if "day" in frame:
             frame["day"] = frame["day"].astype(np.int32)
         daily[(row["strategy"], int(row["draw"]), int(row["replicate"]))] = frame
+    kpis["payback_day"] = paired_payback(kpis, daily, spec.reference)
     order = {name: i for i, name in enumerate(spec.names)}
     kpis = kpis.sort_values(
         ["strategy", "draw", "replicate"], key=lambda c: c.map(order) if c.name == "strategy" else c

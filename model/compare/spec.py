@@ -43,7 +43,7 @@ from model.errors import InputError
 from model.experiment.base import inner, resolve_base, validate_shared, with_values
 from model.experiment.spec import MAX_DRAWS, ExperimentFile, did_you_mean, read_spec
 from model.experiment.uncertainty import Uncertainty, resolve_uncertainty
-from model.kpis import HEADLINE
+from model.kpis import HEADLINE, KPI
 from model.kpis import KPIS as REGISTRY
 from model.resources import MAX_REPLICATES
 from model.scenario import apply_overrides, validate
@@ -51,8 +51,20 @@ from model.scenario.schema import MAX_SEED, Scenario
 
 #: The KPIs a comparison summarises by default: the registry's headline KPIs.
 KPIS = HEADLINE
-#: Which way is better, per KPI, from the registry ("neutral": summarised, never ranked).
-DIRECTIONS: dict[str, str] = {name: k.direction for name, k in REGISTRY.items()}
+#: KPIs of a comparison rather than of a run: computed from two runs paired on one cell.
+PAYBACK = KPI(
+    "payback_day",
+    "lower",
+    "days",
+    "Payback day vs the reference",
+    "first day from which the strategy's cumulative contribution stays ahead of the "
+    "reference's on the same cell (model.metrics.paired_payback_day; n/a: never within the "
+    "horizon)",
+)
+PAIRED_KPIS: dict[str, KPI] = {PAYBACK.name: PAYBACK}
+#: Which way is better, per KPI, from the registry ("neutral": summarised, never ranked), and
+#: for the paired KPIs.
+DIRECTIONS: dict[str, str] = {name: k.direction for name, k in {**REGISTRY, **PAIRED_KPIS}.items()}
 RANKABLE = tuple(k for k, way in DIRECTIONS.items() if way != "neutral")
 #: The ranking KPI when the file names none: value created once the registry has it.
 DEFAULT_RANK_BY = "value_created" if "value_created" in DIRECTIONS else "contribution"
@@ -325,4 +337,4 @@ def _kpis(spec: ExperimentFile, src: str) -> tuple[str, tuple[str, ...]]:
         raise InputError(
             f"rank_by = {rank_by!r}: {why}; rank by one of {', '.join(RANKABLE)}", file=src
         )
-    return rank_by, tuple(dict.fromkeys([rank_by, *kpis]))
+    return rank_by, tuple(dict.fromkeys([rank_by, *kpis, *PAIRED_KPIS]))

@@ -10,11 +10,13 @@ comparison had before parameter draws), kept for callers that need only those.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from model.compare.spec import DIRECTIONS
+from model.metrics import paired_payback_day
 from model.verdict import robust_summary
 
 #: The columns of the noise-only summary (a prefix of the robust summary's, plus counts).
@@ -83,3 +85,29 @@ def ranking(
     rows = rows.sort_values("median", ascending=ascending, na_position="last", kind="stable")
     rows.insert(0, "rank", range(1, len(rows) + 1))
     return rows.reset_index(drop=True)
+
+
+def paired_payback(
+    kpis: pd.DataFrame, daily: Mapping[tuple[str, int, int], pd.DataFrame], reference: str
+) -> pd.Series:
+    """Per run, the private domain's payback day against the reference on the same cell.
+
+    The first day from which the run's cumulative contribution stays ahead of the reference's
+    run of the same (draw, replicate) (:func:`model.metrics.paired_payback_day`); NaN when it
+    never does within the horizon, and for the reference itself (nothing to pay back against).
+
+    Args:
+        kpis: one row per run with ``strategy``, ``draw`` and ``replicate``.
+        daily: each run's daily table by (strategy, draw, replicate), with ``cum_contribution``.
+        reference: the reference strategy.
+    """
+    values = []
+    for strategy, draw, rep in zip(kpis["strategy"], kpis["draw"], kpis["replicate"], strict=True):
+        own, ref = daily.get((strategy, draw, rep)), daily.get((reference, draw, rep))
+        day = None
+        if strategy != reference and own is not None and ref is not None:
+            day = paired_payback_day(
+                own["cum_contribution"].to_numpy(), ref["cum_contribution"].to_numpy()
+            )
+        values.append(math.nan if day is None else float(day))
+    return pd.Series(values, index=kpis.index, name="payback_day", dtype=float)

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from model import formatting as fmt
+from model.compare.spec import PAIRED_KPIS
 from model.scenario.params import parameter
 from model.verdict.robust import FEW_CELLS
 
@@ -19,9 +20,25 @@ from model.verdict.robust import FEW_CELLS
 FEW = "!"
 
 
+def kpi_text(metric: str, value: Any, **options: Any) -> str:
+    """A KPI's value in its unit: the registry's, or a paired KPI's (the payback day)."""
+    paired = PAIRED_KPIS.get(metric)
+    if paired is not None:
+        return fmt.format_value(value, paired.unit, **options)
+    return fmt.format_kpi(metric, value, **options)
+
+
+def kpi_name(metric: str, *, with_unit: bool = False) -> str:
+    """A KPI's label: the registry's, or a paired KPI's."""
+    paired = PAIRED_KPIS.get(metric)
+    if paired is not None:
+        return f"{paired.label} (days)" if with_unit else paired.label
+    return fmt.kpi_label(metric, with_unit=with_unit)
+
+
 def band(metric: str, median: Any, p10: Any, p90: Any, *, diff: bool = False) -> str:
     """``median [p10, p90]`` in the KPI's unit (``n/a`` when undefined in every run)."""
-    values = [fmt.format_kpi(metric, v, compact=True, diff=diff) for v in (median, p10, p90)]
+    values = [kpi_text(metric, v, compact=True, diff=diff) for v in (median, p10, p90)]
     if all(v == fmt.NA for v in values):
         return fmt.NA
     return f"{values[0]} [{values[1]}, {values[2]}]"
@@ -62,8 +79,8 @@ def ranking_rows(ranking: pd.DataFrame, reference: str, metric: str) -> list[dic
         is_ref = r["strategy"] == reference
         few = int(r["n_cells"]) < FEW_CELLS
         regret = (
-            f"{fmt.format_kpi(metric, r['regret_mean'], compact=True, diff=True)} / "
-            f"{fmt.format_kpi(metric, r['regret_p90'], compact=True, diff=True)}"
+            f"{kpi_text(metric, r['regret_mean'], compact=True, diff=True)} / "
+            f"{kpi_text(metric, r['regret_p90'], compact=True, diff=True)}"
         )
         rows.append(
             {
@@ -83,6 +100,24 @@ def ranking_rows(ranking: pd.DataFrame, reference: str, metric: str) -> list[dic
             }
         )
     return rows
+
+
+def payback_lines(summary: pd.DataFrame, kpis: pd.DataFrame, reference: str) -> list[str]:
+    """Per strategy, when the private domain pays back against the reference, in words."""
+    rows = summary[(summary["metric"] == "payback_day") & (summary["strategy"] != reference)]
+    out = []
+    for _, r in rows.iterrows():
+        own = kpis.loc[kpis["strategy"] == r["strategy"], "payback_day"]
+        never = float(own.isna().mean()) if len(own) else math.nan
+        if int(r["n"]) == 0:
+            out.append(f"{r['strategy']}: never ahead of {reference} by the horizon's end")
+            continue
+        out.append(
+            f"{r['strategy']}: {band('payback_day', r['median'], r['p10'], r['p90'])} "
+            f"(median [p10, p90] of the cells where it pays back); never within the horizon in "
+            f"{share(never)} of cells"
+        )
+    return out
 
 
 def few_cells_note(ranking: pd.DataFrame) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from model import formatting as fmt
-from model.compare.tables import few_cells_note, ranking_rows
+from model.compare.tables import few_cells_note, kpi_name, payback_lines, ranking_rows
 
 WIDTH = 100
 
@@ -35,7 +35,7 @@ def comparison_text(result, ranking, verdict: list[str], conditions) -> str:
     """
     spec = result.spec
     metric = spec.rank_by
-    kpi = fmt.kpi_label(metric, with_unit=True)
+    kpi = kpi_name(metric, with_unit=True)
     way = "higher" if ranking["direction"].iloc[0] == "higher" else "lower"
     header = {
         "rank": "rank",
@@ -50,7 +50,7 @@ def comparison_text(result, ranking, verdict: list[str], conditions) -> str:
     rows = ranking_rows(ranking, spec.reference, metric)
     lines = [
         plan_line(spec),
-        f"Ranked by median {fmt.kpi_label(metric)} ({way} is better) against "
+        f"Ranked by median {kpi_name(metric)} ({way} is better) against "
         f"{spec.reference}; bands are 10–90% over cells (draw × replicate).",
         "",
     ]
@@ -60,6 +60,15 @@ def comparison_text(result, ranking, verdict: list[str], conditions) -> str:
         lines += _wrap(note)
     if any(fmt.NA in " ".join(r.values()) for r in rows):
         lines += _wrap(fmt.NA_LEGEND)
+    paybacks = payback_lines(result.summary(), result.kpis, spec.reference)
+    if paybacks:
+        lines += [
+            "",
+            f"Pays back against {spec.reference} (first day its cumulative "
+            "contribution stays ahead on the same cell):",
+        ]
+        for text in paybacks:
+            lines += _wrap(text, "  ")
     lines += ["", "Verdict:"]
     for sentence in verdict:
         lines += _wrap(sentence, "  ")
