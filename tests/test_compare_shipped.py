@@ -22,10 +22,10 @@ TINY = [
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_comparison_loads_with_its_promises(name):
-    """The reference, descriptions, shocks, and uncertainty on by default (12 draws × 3)."""
+    """The reference, descriptions, shocks, and uncertainty on by default (10 draws × 3)."""
     spec = load_comparison(ROOT / "scenarios" / f"{name}.toml")
     assert spec.reference in spec.names and len(spec.names) >= 2
-    assert (spec.draws, spec.replicates) == (12, 3) and spec.uncertainty.enabled
+    assert (spec.draws, spec.replicates) == (10, 3) and spec.uncertainty.enabled
     assert len(spec.uncertainty.drawn) >= 15
     for strategy in spec.strategies:
         assert strategy.description and strategy.scenario.name == strategy.name

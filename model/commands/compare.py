@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--draws",
         type=positive_int,
         metavar="K",
-        help="draws of the uncertain market parameters (default: the file's, else 12)",
+        help="draws of the uncertain market parameters (default: the file's, else 10)",
     )
     p.add_argument(
         "--no-uncertainty",

@@ -71,7 +71,7 @@ DEFAULT_RANK_BY = "value_created" if "value_created" in DIRECTIONS else "contrib
 #: Replicates per draw, and draws, when the file and the command line say nothing. Chosen so
 #: the main job (4 strategies, 1M people, a year) fits its time on a 2-core laptop; see README.
 DEFAULT_REPLICATES = 3
-DEFAULT_DRAWS = 12
+DEFAULT_DRAWS = 10
 
 
 @dataclass(frozen=True)
