@@ -16,7 +16,7 @@ from model.dynamics.acquisition import marginal_cac
 from model.population import PRIVATE
 from model.seeds import replicate_seed
 from model.simulation import PrivateDomainModel
-from tests.conftest import ROOT, baseline_with
+from tests.helpers import ROOT, baseline_with
 
 
 def small(**kw):

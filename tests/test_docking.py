@@ -10,7 +10,7 @@ from model import load_scenario, simulate, valuation
 from model.population import PRIVATE, PROSPECT
 from model.seeds import replicate_seed
 from model.simulation import PrivateDomainModel
-from tests.conftest import ROOT, baseline_with
+from tests.helpers import ROOT, baseline_with
 
 
 def bass_F(t_years: np.ndarray, p: float, q: float) -> np.ndarray:

@@ -11,7 +11,7 @@ import model.cli
 import model.resources as resources
 from model.api import simulate
 from model.resources import Memory, run_bytes
-from tests.conftest import baseline_with
+from tests.helpers import baseline_with
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "scenarios" / "small.toml"
