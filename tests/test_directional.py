@@ -1,4 +1,4 @@
-"""Directional tests (DESIGN §8): push harder, lose more members; spend more, pay more.
+"""Directional tests (docs/model.md §11): push harder, lose more members; spend more, pay more.
 
 Each pair runs on the same market with the same seed (common random numbers), and the effects
 asserted are many standard errors wide (noted per test), so a pass is not luck.

@@ -1,4 +1,4 @@
-"""Analytic docking (DESIGN §8): the simulator reproduces the Bass and BG/NBD closed forms."""
+"""Analytic docking (docs/model.md §11): the simulator reproduces Bass and BG/NBD closed forms."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Conservation, ledger identity and determinism (DESIGN §8), with every mechanism switched on."""
+"""Conservation, ledger identity, determinism (docs/model.md §11), with every mechanism on."""
 
 from __future__ import annotations
 
