@@ -37,7 +37,7 @@ def measure(size: int, network: str = "mixed") -> dict:
             "budget.per_day_yuan": 20_000.0 * size / 1_000_000,
             "platforms.tmall.daily_cap": 300.0 * size / 1_000_000,
             "referral.network": network,
-            # Shocks on too, so every mechanism of DESIGN §3 is exercised.
+            # Shocks on too, so every mechanism of docs/model.md §3 is exercised.
             "shocks": [
                 {"kind": "ban", "platform": "tmall", "day": 120, "duration_days": 30},
                 {"kind": "cac_jump", "day": 200, "factor": 1.3},

@@ -10,6 +10,7 @@ Times, from process start to exit:
 * ``python run.py run scenarios/baseline.toml --no-plots --no-progress`` — the shipped baseline,
   1,000,000 people × 365 days, writing its tables into a temporary folder.
 
+and, for scale, ``python -c pass``: the interpreter alone, which no change of ours can remove.
 Prints the median and the range of each, and the load average before and after: on a shared
 machine other jobs stretch every figure. Targets (issue 11 item 6): --help and validate within
 0.5 s, the whole run within 3 s.
@@ -35,14 +36,16 @@ BASELINE = "scenarios/baseline.toml"
 
 
 def wall_time(argv: list[str]) -> float:
-    """Seconds from starting ``python run.py argv`` to its exit (it must succeed)."""
+    """Seconds from starting ``python run.py argv`` to its exit (it must succeed).
+
+    ``argv`` starting with ``-c`` runs ``python -c ...`` instead of ``run.py``.
+    """
+    command = [sys.executable, *argv] if argv[:1] == ["-c"] else [sys.executable, "run.py", *argv]
     start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "run.py", *argv], cwd=ROOT, capture_output=True, text=True
-    )
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"run.py {' '.join(argv)} failed:\n{proc.stderr}")
+        raise SystemExit(f"{' '.join(command[1:])} failed:\n{proc.stderr}")
     return elapsed
 
 
@@ -70,6 +73,7 @@ def main() -> None:
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         cases = [
+            ("python -c pass (interpreter)", ["-c", "pass"], opts.repeat),
             ("--help", ["--help"], opts.repeat),
             ("validate baseline", ["validate", BASELINE], opts.repeat),
         ]

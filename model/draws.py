@@ -1,6 +1,6 @@
 """Counter-based random draws: each variate is a pure function of (stream, customer, counter).
 
-Common random numbers (DESIGN §5) pair two strategies replicate by replicate. With ordinary
+Common random numbers (docs/model.md §4.6) pair two strategies replicate by replicate. With ordinary
 generators the pairing decays: a process that draws one array a day for whoever is due draws a
 different array as soon as one more customer is due, and every customer after that one gets
 someone else's luck. Here nothing depends on who else is drawing. A variate is a hash of

@@ -1,4 +1,4 @@
-"""One ledger for every yuan (DESIGN §4), kept in integer fen so the identity holds to the cent.
+"""One ledger for every yuan (docs/model.md §7.11), in integer fen: the identity holds to the cent.
 
 contribution = gross profit − platform fees − marketing cost, where
 marketing cost = acquisition ads + retargeting ads + coupon discounts + diversion incentives

@@ -1,4 +1,4 @@
-"""Daily metrics and the KPIs of DESIGN §4.
+"""Daily metrics and the KPIs (docs/model.md §8.2).
 
 Names follow shared/STYLE.md: ``n_`` stocks, ``new_`` daily flows, ``cum_`` totals,
 ``share_`` fractions. Money is recorded in yuan (the ledger's fen / 100).

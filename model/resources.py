@@ -3,15 +3,23 @@
 A run holds every person of the market as a row of numpy arrays, so its memory grows with
 ``market.size``; a referral graph adds the edges. The figures are the slopes of the peak of
 allocated memory (``tracemalloc``, which numpy reports to) measured with
-``python benchmarks/bench_memory.py`` (baseline scenario, 0.5M vs 2M people); peak RSS grows a
-little slower (104 and 343 bytes), because arrays of zeros are resident only once written:
+``python benchmarks/bench_memory.py`` (baseline scenario, 60 days, each size in a fresh
+process); peak RSS grows a little slower, because arrays of zeros are resident only once
+written. Measured 2026-11-30 (allocated bytes per person; RSS in brackets):
 
-============================= ==================================
-mixed referral (no graph)     116 bytes per person
-small-world graph             389 bytes per person at mean_degree 10, i.e.
-                              116 + 28 bytes per person per unit of mean_degree
-one Python process            ≈ 160 MB (imports: numpy, pandas, Mesa)
-============================= ==================================
+============================= ============ ============ ============
+sizes compared                0.1M–0.3M    0.5M–2M      1M–4M
+mixed referral (no graph)     120 (122)    120 (120)    120 (120)
+small-world, mean_degree 10   393 (388)    393 (343)    393 (352)
+scale-free, mean_degree 10    404 (398)    404 (352)    404 (360)
+============================= ============ ============ ============
+
+So 120 bytes per person without a graph, at every size (``tests/test_resources.py`` once saw
+120.008 at 0.1M–0.3M: the slope is 120 plus noise of a few hundredths), and a graph adds
+27.3 (small-world) to 28.4 (scale-free) per person per unit of mean_degree. The estimate must
+not fall short, so it keeps headroom above the largest measurement: 128 bytes per person
+(+7%: room for one more 8-byte array per person) and 29 per unit of degree; one Python process
+is ≈ 160 MB (imports: numpy, pandas, Mesa).
 
 A comparison keeps every run's daily table in memory and melts them into its tidy table when
 it writes: ≈ 5.3 KB per run and simulated day (measured: 300 runs × 365 days of
@@ -29,9 +37,9 @@ from dataclasses import dataclass
 
 from model.errors import InputError
 
-# The measured slopes, rounded up (the estimate must not fall short): 116 and 27.3.
-BYTES_PER_PERSON = 120
-GRAPH_BYTES_PER_PERSON_PER_DEGREE = 28
+# The measured slopes (120 and 27.3–28.4, module docstring) with headroom: never short.
+BYTES_PER_PERSON = 128
+GRAPH_BYTES_PER_PERSON_PER_DEGREE = 29
 PROCESS_BYTES = 160 * 2**20
 COMPARE_BYTES_PER_RUN_DAY = 5_300
 #: Most replicates per strategy (compare) or per point (sweep): beyond this the spread of a

@@ -21,7 +21,7 @@ class SimulationResult:
         replicate: replicate index within a study (0 for a plain run).
         seed: printable seed identity (root entropy and spawn key).
         daily: one row a day, one column a metric (wide).
-        kpis: the summary KPIs (DESIGN §4).
+        kpis: the summary KPIs (docs/model.md §8.2).
         scenario: the resolved scenario as a plain dict (provenance).
         guides: per-guide P&L in guides mode (empty otherwise).
         orders: every order when the run recorded them, else None.

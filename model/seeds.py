@@ -4,7 +4,7 @@ Replicate ``i`` of root seed ``s`` is ``SeedSequence(s, spawn_key=(i,))``, the s
 ``SeedSequence(s).spawn(n)[i]`` for any ``n > i``: it depends on neither the number of
 replicates, the submission order nor the worker that runs it.
 
-Inside a run, randomness comes in two kinds (common random numbers, DESIGN §5):
+Inside a run, randomness comes in two kinds (common random numbers, docs/model.md §4.6):
 
 - **Set-up generators** (:data:`GENERATORS`): ``numpy.random.Generator`` objects, each used
   once, while the model is built, for one thing: the customers' latent traits, the order in

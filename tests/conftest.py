@@ -1,28 +1,17 @@
-"""Shared fixtures: small scenarios built from the shipped baseline."""
+"""Shared fixtures: small scenarios built from the shipped baseline (helpers: tests/helpers.py)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 # Tests write image files only; never look for a display.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest
 
-from model.scenario import apply_overrides, resolve_raw, validate
-
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
-
-
-def baseline_with(**overrides):
-    """The shipped baseline with dotted overrides (use '__' for '.': market__size=1000)."""
-    raw = apply_overrides(
-        resolve_raw(BASELINE), {k.replace("__", "."): v for k, v in overrides.items()}
-    )
-    raw["name"] = "test"
-    return validate(raw, source="test")
+# BASELINE and ROOT are imported for test modules written before tests/helpers.py existed (on
+# branches not yet merged); new tests import them from tests.helpers.
+from tests.helpers import BASELINE, ROOT, baseline_with  # noqa: F401
 
 
 @pytest.fixture

@@ -349,7 +349,7 @@ def test_calibration_is_the_same_in_process_and_on_a_local_pool(tmp_path):
     assert eps1 == eps2
 
 
-# --- parameter recovery (DESIGN §8) -----------------------------------------------------------
+# --- parameter recovery (docs/model.md §11) -------------------------------------------------
 
 TRUTH = {
     "diversion.p_join_max": 0.15,

@@ -1,4 +1,4 @@
-"""Directional tests (DESIGN §8): push harder, lose more members; spend more, pay more.
+"""Directional tests (docs/model.md §11): push harder, lose more members; spend more, pay more.
 
 Each pair runs on the same market with the same seed (common random numbers), and the effects
 asserted are many standard errors wide (noted per test), so a pass is not luck.
@@ -16,7 +16,7 @@ from model.dynamics.acquisition import marginal_cac
 from model.population import PRIVATE
 from model.seeds import replicate_seed
 from model.simulation import PrivateDomainModel
-from tests.conftest import ROOT, baseline_with
+from tests.helpers import ROOT, baseline_with
 
 
 def small(**kw):

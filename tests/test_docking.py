@@ -1,4 +1,4 @@
-"""Analytic docking (DESIGN §8): the simulator reproduces the Bass and BG/NBD closed forms."""
+"""Analytic docking (docs/model.md §11): the simulator reproduces Bass and BG/NBD closed forms."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from model import load_scenario, simulate, valuation
 from model.population import PRIVATE, PROSPECT
 from model.seeds import replicate_seed
 from model.simulation import PrivateDomainModel
-from tests.conftest import ROOT, baseline_with
+from tests.helpers import ROOT, baseline_with
 
 
 def bass_F(t_years: np.ndarray, p: float, q: float) -> np.ndarray:

@@ -21,7 +21,8 @@ def test_saturation_curve_and_marginal_cac():
     assert acq.expected_new_customers(200.0, 200.0, 300.0, 10, 10) == pytest.approx(1.0, rel=1e-4)
     # Large spend: the daily cap.
     assert acq.expected_new_customers(1e9, 200.0, 300.0, 10, 10) == pytest.approx(300.0)
-    # At ¥20k/day, b = 300, c0 = ¥200: average CAC = 20000 / (300·tanh(1/3)) ≈ ¥207 (DESIGN §7).
+    # At ¥20k/day, b = 300, c0 = ¥200: average CAC = 20000 / (300·tanh(1/3)) ≈ ¥207
+    # (docs/model.md §10).
     n = acq.expected_new_customers(20_000.0, 200.0, 300.0, 1, 1)
     assert 20_000 / n == pytest.approx(20_000 / (300 * math.tanh(1 / 3)))
     assert 200 < 20_000 / n < 215
@@ -60,7 +61,7 @@ def test_fatigue_halves_per_half_life():
 
 
 def test_saturating_incentive_matches_design_default():
-    # DESIGN §7: 8% join rate with a ¥3 red packet.
+    # docs/model.md §10: 8% join rate with a ¥3 red packet.
     assert saturating(3.0, 0.03, 0.15, 5.0) == pytest.approx(0.084, abs=0.001)
     assert saturating(0.0, 0.03, 0.15, 5.0) == 0.03
 

@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from model.execution import LocalPoolExecutor, RunOutcome, map_runs, open_executor
-from model.sweep.toy import die_once, raise_on_odd, square_with_seed
+from tests.toy import die_once, raise_on_odd, square_with_seed
 
 
 def _workers(procs):
@@ -107,7 +107,7 @@ def test_no_worker_outlives_a_hard_killed_parent(tmp_path):
         """
         import os, sys
         from model.execution import map_runs, open_executor
-        from model.sweep.toy import sleep_then_square
+        from tests.toy import sleep_then_square
         with open_executor(workers=2) as ex:
             for i, (task, out) in enumerate(map_runs(ex, sleep_then_square, range(100))):
                 if i == 0:

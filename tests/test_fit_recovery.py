@@ -20,7 +20,7 @@ from model.fitting.backtest import holdout_comparison, tracking_curves
 from model.fitting.bgnbd import BetaGeoModel
 from model.fitting.gamma_gamma import GammaGammaModel
 from model.fitting.orders import rfm_summary, to_transactions
-from tests.conftest import baseline_with
+from tests.helpers import baseline_with
 
 SEED = 20261123  # chosen once, not searched
 START = pd.Timestamp("2024-01-01")  # calendar date of simulation day 0

@@ -431,7 +431,7 @@ def sweep_cases(rng: random.Random) -> list[Case]:
     for what, extra in [
         ("run = os:system", {"run": "os:system"}),
         ("run = builtins:eval", {"run": "builtins:eval"}),
-        ("run = toy", {"run": "model.sweep.toy:toy_run"}),
+        ("run = toy", {"run": "tests.toy:toy_run"}),
         ("replicates 10001", {"replicates": 10_001}),
         ("range inf", {"sweep": {"diversion.p_join_max": {"low": 0.1, "high": float("inf")}}}),
         ("range inverted", {"sweep": {"diversion.p_join_max": {"low": 0.3, "high": 0.1}}}),

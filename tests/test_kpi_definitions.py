@@ -9,7 +9,7 @@ from model import simulate
 from model.metrics import ltv, observed_for, paired_payback_day, repurchase_rate
 from model.population import NEVER, SOURCE_INITIAL, SOURCE_PAID, Population
 from model.scenario.schema import Behaviour
-from tests.conftest import baseline_with
+from tests.helpers import baseline_with
 
 
 def cohort(first, second, source, ltv_180=None):

@@ -181,7 +181,7 @@ def _commands(tmp_path: Path, out: Path) -> dict[str, list[str]]:
     sweep.write_text(
         textwrap.dedent(f"""
         scenario = "{SMALL.as_posix()}"
-        run = "model.sweep.toy:toy_run"
+        run = "tests.toy:toy_run"
         [sweep]
         "outreach.pushes_per_week" = [1, 2]
     """)
@@ -190,7 +190,7 @@ def _commands(tmp_path: Path, out: Path) -> dict[str, list[str]]:
     sens.write_text(
         textwrap.dedent(f"""
         scenario = "{SMALL.as_posix()}"
-        run = "model.sweep.toy:toy_run"
+        run = "tests.toy:toy_run"
         [sweep]
         "diversion.p_join_max" = {{ low = 0.05, high = 0.3 }}
         [sensitivity]

@@ -11,7 +11,7 @@ import model.cli
 import model.resources as resources
 from model.api import simulate
 from model.resources import Memory, run_bytes
-from tests.conftest import baseline_with
+from tests.helpers import baseline_with
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "scenarios" / "small.toml"
@@ -44,7 +44,7 @@ def _allocated(size: int, network: str) -> int:
 
 @pytest.mark.parametrize("network", ["mixed", "small_world"])
 def test_estimate_per_person_covers_what_a_run_allocates(network):
-    """The per-person figure (from the benchmark at 0.5M–2M) holds at other sizes, too."""
+    """The per-person figure (benchmark: 0.1M–4M) covers a run at other sizes, by at most 15%."""
     small, large = 100_000, 300_000
     slope = (_allocated(large, network) - _allocated(small, network)) / (large - small)
     degree = None if network == "mixed" else 10
@@ -114,12 +114,12 @@ def test_sweep_checks_its_largest_point(small_machine, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2, err
     assert "market.size = 100,000,000" in err and "× 2 runs at once" in err
-    assert "Use market.size ≤ 14,000,000" in err  # (4 GB − 3 processes) / 2 runs / 120 B
+    assert "Use market.size ≤ 13,000,000" in err  # (4 GB − 3 processes) / 2 runs / 128 B
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
 
 
 def test_workers_are_advised_when_one_run_at_a_time_fits():
-    with pytest.raises(resources.InputError, match=r"market.size ≤ 13,000,000 or --workers 1"):
+    with pytest.raises(resources.InputError, match=r"market.size ≤ 12,000,000 or --workers 1"):
         resources.check_memory(
             what="x",
             size=20_000_000,

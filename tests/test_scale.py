@@ -12,7 +12,7 @@ from model.dynamics.acquisition import expected_new_customers
 from model.scenario.params import parameters
 from model.scenario.scale import CAPACITIES, MONEY_PER_DAY, PEOPLE, SCALED, apply_scale
 from model.seeds import replicate_seed
-from tests.conftest import baseline_with
+from tests.helpers import baseline_with
 
 # Units of quantities that grow with the market: every field carrying one must be scaled.
 EXTENSIVE_UNITS = {"people", "yuan/day", "members", "people/day"}

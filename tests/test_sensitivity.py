@@ -21,7 +21,7 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 TOY_SENSITIVITY = f"""
 name = "toy_sensitivity"
 scenario = "{BASELINE.as_posix()}"
-run = "model.sweep.toy:toy_run"
+run = "tests.toy:toy_run"
 replicates = 2
 root_seed = 17
 kpis = ["contribution", "repurchase_rate_90d", "ltv_365"]
@@ -54,8 +54,9 @@ def test_design_sizes_and_counts(toy_result):
     assert 0.9 * 434 * 2 <= toy_result.n_runs <= 434 * 2
     assert toy_result.n_ran == toy_result.n_runs and toy_result.n_failed == 0
     # The toy reports no ltv_365 (as a one-year run has none): a KPI without values is skipped.
-    assert toy_result.skipped == {"ltv_365": "434 of 434 points have no value (failed or "
-                                             "undefined)"}
+    assert toy_result.skipped == {
+        "ltv_365": "434 of 434 points have no value (failed or undefined)"
+    }
 
 
 def test_a_parameter_with_no_effect_stays_inside_the_dummy_band(toy_result):

@@ -19,33 +19,12 @@ from model.experiment.tasks import run_key
 from model.sweep import load_sweep
 from model.sweep.runner import build_plan, run_sweep
 from model.sweep.spec import load_spec
-
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
-
-# A real-model sweep small enough for tests: 3 × 2 points × 2 replicates of 20k people, 90 days.
-REAL_SPEC = f"""
-name = "tiny"
-scenario = "{BASELINE.as_posix()}"
-replicates = 2
-root_seed = 5
-kpis = ["roi", "contribution", "n_private"]
-
-[set]
-"market.size" = 20000
-"market.initial_public" = 1000
-"budget.per_day_yuan" = 700.0
-"sim.days" = 90
-
-[sweep]
-"outreach.pushes_per_week" = [1, 3, 7]
-"diversion.incentive_yuan" = [0.0, 6.0]
-"""
+from tests.helpers import BASELINE, REAL_SPEC, ROOT
 
 TOY_SPEC = f"""
 name = "toy"
 scenario = "{BASELINE.as_posix()}"
-run = "model.sweep.toy:toy_run"
+run = "tests.toy:toy_run"
 replicates = {{replicates}}
 root_seed = 3
 kpis = ["roi", "contribution"]
@@ -105,9 +84,21 @@ n = 8
     assert half.sum() == 4
 
 
+def test_root_seed_defaults_to_the_base_scenarios_seed(tmp_path):
+    """No root_seed in the file: the base's sim.seed, else the schema's default (one default)."""
+    from model.scenario.schema import Sim
+
+    text = TOY_SPEC.format(pushes=[1], replicates=1).replace("root_seed = 3\n", "")
+    assert load_spec(write(tmp_path, text)).root_seed == 42 == Sim.model_fields["seed"].default
+    stated = text.replace("[sweep]", '[set]\n"sim.seed" = 7\n\n[sweep]')
+    assert load_spec(write(tmp_path, stated, "seeded.toml")).root_seed == 7
+
+
 def test_shipped_specs_load_and_validate_every_point():
-    for path in sorted((ROOT / "scenarios" / "sweeps").glob("*.toml")):
-        kind = "sensitivity" if "sensitivity" in path.stem else "sweep"
+    paths = sorted((ROOT / "scenarios" / "sweeps").glob("*.toml"))
+    kinds = ["sensitivity" if "sensitivity" in path.stem else "sweep" for path in paths]
+    assert {"sweep", "sensitivity"} <= set(kinds), "no shipped sweep or sensitivity spec found"
+    for path, kind in zip(paths, kinds, strict=True):
         spec = load_spec(path, kind=kind)
         if kind == "sweep":
             plan = build_plan(spec)
@@ -366,7 +357,7 @@ def test_one_parameter_gives_line_plots_and_sampled_gives_scatter(tmp_path):
 
 MARKET_TOY = f"""
 name = "toy_market"
-run = "model.sweep.toy:toy_run"
+run = "tests.toy:toy_run"
 replicates = 2
 root_seed = 5
 kpis = ["roi", "contribution", "n_public"]

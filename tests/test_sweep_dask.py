@@ -17,7 +17,7 @@ from model.execution import DaskExecutor, open_executor  # noqa: E402
 from model.experiment.store import ResultStore  # noqa: E402
 from model.sweep.runner import run_sweep  # noqa: E402
 from model.sweep.spec import load_spec  # noqa: E402
-from tests.test_sweep import REAL_SPEC  # noqa: E402  (the same tiny real-model sweep)
+from tests.helpers import REAL_SPEC  # noqa: E402  (the same tiny real-model sweep)
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -25,7 +25,7 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 SLOW_TOY_SPEC = f"""
 name = "slow"
 scenario = "{BASELINE.as_posix()}"
-run = "model.sweep.toy:toy_run_slow"
+run = "tests.toy:toy_run_slow"
 replicates = 2
 root_seed = 8
 kpis = ["roi", "contribution"]

@@ -1,4 +1,4 @@
-"""Calibration and forecasting (DESIGN §6).
+"""Calibration and forecasting (docs/model.md §6).
 
 - :mod:`model.calibration.spec` names what both are made of (months, series, priors, defaults);
   plain Python, so the command line builds its help without the simulator.

@@ -1,4 +1,4 @@
-"""ABC-SMC with pyABC: calibrate private-domain parameters to monthly series (DESIGN §6).
+"""ABC-SMC with pyABC: calibrate private-domain parameters to monthly series (docs/model.md §6).
 
 An order export shows buying behaviour (fitted by :mod:`model.fitting`), but not how readily
 platform buyers join the pool, how fast pushes drive members away, or how well referrals

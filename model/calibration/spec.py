@@ -42,7 +42,8 @@ DEFAULT_PREDICTIVE_DRAWS = 40
 DEFAULT_MONTHS = 12
 DEFAULT_REPLICATES = 40
 
-#: Default parameters and uniform prior ranges (DESIGN §7 says to sweep them; sources there).
+#: Default parameters and uniform prior ranges (docs/model.md §10: grade D, sweep them; sources
+#: there).
 DEFAULT_PRIORS: dict[str, tuple[float, float]] = {
     # Diversion: "8% of platform orders with a ¥3 red packet", no traceable source (D), sweep
     # 2–20%. With the baseline's p_join_base 0.03 and ¥3 of ¥5 scale, the join rate is

@@ -1,4 +1,4 @@
-"""Compare operating strategies side by side on one market, under what we don't know (DESIGN §5).
+"""Compare operating strategies side by side on one market, under uncertainty (docs/model.md §9).
 
 Notebook use::
 

@@ -31,13 +31,16 @@ import pandas as pd
 from model._version import __version__
 from model.seeds import replicate_seed, seed_label
 
-#: The simulator. Other run functions are cheap stand-ins for tests (``model.sweep.toy``).
+#: The simulator.
 DEFAULT_RUN = "model.experiment.tasks:simulate_point"
-#: The run functions an experiment file's ``run = "module:function"`` may name.
+#: The run functions an experiment file's ``run = "module:function"`` may name: the simulator,
+#: and the test suite's cheap stand-ins (``tests/toy.py``, importable from a source checkout
+#: only), which drive the same engine, store and executors without the simulator. The package
+#: never imports them; naming them here is what lets a test's file (and a worker) use them.
 RUN_FUNCTIONS = (
     DEFAULT_RUN,
-    "model.sweep.toy:toy_run",
-    "model.sweep.toy:toy_run_slow",
+    "tests.toy:toy_run",
+    "tests.toy:toy_run_slow",
 )
 
 RunFunction = Callable[[dict[str, Any], np.random.SeedSequence], Any]

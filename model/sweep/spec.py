@@ -47,6 +47,7 @@ from model.experiment.spec import Sensitivity, did_you_mean, read_spec
 from model.experiment.tasks import DEFAULT_RUN, RUN_FUNCTIONS
 from model.kpis import KPIS
 from model.scenario.params import parameter
+from model.scenario.schema import Sim
 
 KPI_NAMES = tuple(KPIS)
 DEFAULT_KPIS = ("roi", "contribution", "repurchase_rate_90d")
@@ -212,8 +213,8 @@ def load_spec(
             file=src,
         )
     seed = root_seed if root_seed is not None else spec.root_seed
-    if seed is None:
-        seed = base.raw.get("sim", {}).get("seed", 42)
+    if seed is None:  # the base scenario's seed, else the schema's default: one default
+        seed = base.raw.get("sim", {}).get("seed", Sim.model_fields["seed"].default)
     return SweepSpec(
         path=path,
         name=name,

@@ -1,4 +1,4 @@
-"""Cheap stand-in run functions, with fault injection, for tests and demos of the run seam.
+"""Cheap stand-in run functions, with fault injection, for the tests of the run seam.
 
 They exercise :mod:`model.execution` and the sweep store without the simulator: module-level so
 local pools and Dask workers import them by name, and deterministic given their task's seed.
