@@ -193,3 +193,35 @@ def test_scatter_uses_log_axes_for_log_sampled_parameters_and_labels_do_not_over
         assert not a.overlaps(b)
     for ax in axes:  # no label runs wider than its panel
         assert ax.xaxis.label.get_window_extent(drawn).width <= ax.bbox.width
+
+
+def test_sensitivity_bars_are_labelled_by_registry_and_morris_in_the_kpis_unit(
+    tmp_path, monkeypatch
+):
+    params = ["diversion.p_join_max", "outreach.p_unfollow_base", "dummy"]
+    rows = [
+        {"method": "morris", "metric": "contribution", "index": "mu_star", "parameter": p,
+         "value": v, "conf": 1000.0}
+        for p, v in zip(params, (21_000.0, 15_000.0, 9_000.0), strict=True)
+    ] + [
+        {"method": "sobol", "metric": "contribution", "index": "ST", "parameter": p,
+         "value": v, "conf": 0.1}
+        for p, v in zip(params, (0.6, 0.3, 0.05), strict=True)
+    ]  # fmt: skip
+    seen = {}
+    original = sweep_plots._save
+
+    def keep(fig, path):
+        seen["fig"] = fig
+        return original(fig, path)
+
+    monkeypatch.setattr(sweep_plots, "_save", keep)
+    sweep_plots.sensitivity_plot(pd.DataFrame(rows), "contribution", tmp_path / "s.png")
+    sobol, morris = seen["fig"].axes
+    names = [t.get_text() for t in morris.get_yticklabels()]
+    assert names[-1].startswith("P(join) with an unlimited red packet")  # largest bar on top
+    assert "dummy: the seed (noise floor)" in names
+    ticks = tick_texts(morris.xaxis)
+    assert ticks and all("¥" in t and "e+" not in t for t in ticks), ticks
+    assert "variance" in sobol.get_xlabel()
+    assert (tmp_path / "s.png").stat().st_size > 0

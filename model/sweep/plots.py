@@ -212,7 +212,17 @@ def sensitivity_plot(indices: pd.DataFrame, kpi: str, path: Path) -> Path:
             band = float(dummy["value"].iloc[0] + dummy["conf"].iloc[0])
             ax.axvline(band, color="C3", linestyle="--", label="dummy (noise floor)")
             ax.legend(loc="lower right", fontsize=8)
-        ax.set_xlabel("total Sobol index ST" if method == "sobol" else "Morris μ*")
+        if method == "sobol":
+            ax.set_xlabel("total Sobol index ST (share of the KPI's variance)")
+        else:
+            # μ* is a mean absolute change of the KPI: in its unit (¥, percentage points).
+            ax.set_xlabel("Morris μ*: mean absolute effect on the KPI")
+            if kpi in KPIS and KPIS[kpi].unit not in ("per_1000", "rate"):
+                ax.xaxis.set_major_formatter(
+                    FuncFormatter(
+                        lambda v, _p: fmt.format_kpi(kpi, v, compact=True, diff=True).lstrip("+")
+                    )
+                )
         ax.tick_params(axis="y", labelsize=8)
         ax.set_title(f"{_kpi_title(kpi)}: {method}")
     return _save(fig, path)
