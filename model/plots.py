@@ -56,6 +56,30 @@ def _new_axes(ax, size=(8, 4.5)):
     return ax if ax is not None else plt.subplots(figsize=size)[1]
 
 
+def ban_spans(daily: pd.DataFrame) -> list[tuple[int, int]]:
+    """First and last day of each stretch when at least one platform bans the brand."""
+    if "n_platforms_banned" not in daily:
+        return []
+    banned = (daily["n_platforms_banned"].to_numpy() > 0).astype(int)
+    edges = np.diff(np.concatenate([[0], banned, [0]]))
+    days = daily["day"].to_numpy()
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    return [(int(days[a]), int(days[b])) for a, b in zip(starts, ends, strict=True)]
+
+
+def _shade_bans(ax, daily: pd.DataFrame) -> None:
+    # A ban explains a dip: shade its days (labelled once, for the legend).
+    for i, (first, last) in enumerate(ban_spans(daily)):
+        ax.axvspan(
+            first - 0.5,
+            last + 0.5,
+            color="grey",
+            alpha=0.15,
+            lw=0,
+            label="platform ban" if i == 0 else None,
+        )
+
+
 def dormant(daily: pd.DataFrame) -> pd.Series:
     """Customers who stopped buying, in any domain: everyone who bought minus the active."""
     customers = sum(daily[c] for c in DOMAIN_COLUMNS)
@@ -82,7 +106,8 @@ def customers_by_domain(daily: pd.DataFrame, ax=None, title: str = "Customers by
             ls="--",
             label=STATE_MEANING["dormant"],
         )
-    ax.set(title=title, xlabel="day", ylabel="customers")
+    _shade_bans(ax, daily)
+    ax.set(title=title, xlabel="day", ylabel="customers (prospects not shown)")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt.count(v, compact=True)))
     ax.set_xlim(daily["day"].min(), daily["day"].max())
     ax.legend(loc="upper left", fontsize="small")
@@ -103,6 +128,7 @@ def contribution_daily(daily: pd.DataFrame, ax=None, title: str = "Daily contrib
         label="7-day mean",
     )
     ax.axhline(0, color="grey", lw=0.6)
+    _shade_bans(ax, daily)
     ax.set(title=title, xlabel="day", ylabel="contribution a day")
     _money_axis(ax.yaxis)
     ax.legend(loc="upper left", fontsize="small")
@@ -115,6 +141,7 @@ def contribution_cumulative(daily: pd.DataFrame, ax=None, title: str = "Cumulati
     cum = daily["cum_contribution"]
     ax.plot(daily["day"], cum, color="black", lw=1.8)
     ax.axhline(0, color="grey", lw=0.6)
+    _shade_bans(ax, daily)
     ax.set(title=title, xlabel="day", ylabel="contribution since day 0")
     _money_axis(ax.yaxis)
     # The final total in words, in a corner the line leaves free (low when it ends above 0).

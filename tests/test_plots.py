@@ -225,3 +225,15 @@ def test_sensitivity_bars_are_labelled_by_registry_and_morris_in_the_kpis_unit(
     assert ticks and all("¥" in t and "e+" not in t for t in ticks), ticks
     assert "variance" in sobol.get_xlabel()
     assert (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_a_ban_is_shaded_over_its_days():
+    ban = [{"kind": "ban", "platform": "*", "day": 10, "duration_days": 5}]
+    daily = simulate(load_scenario(SMALL, {"sim.days": 30, "shocks": ban}), seed=3).daily
+    assert plots.ban_spans(daily) == [(10, 14)]
+    top, _ = plots.contribution(daily)
+    legend = [t.get_text() for t in top.get_legend().get_texts()]
+    assert "platform ban" in legend
+    (shade,) = [p for p in top.patches if p.get_label() == "platform ban"]
+    box = shade.get_window_extent().transformed(top.transData.inverted())
+    assert (box.x0, box.x1) == pytest.approx((9.5, 14.5))
