@@ -237,3 +237,10 @@ def test_a_ban_is_shaded_over_its_days():
     (shade,) = [p for p in top.patches if p.get_label() == "platform ban"]
     box = shade.get_window_extent().transformed(top.transData.inverted())
     assert (box.x0, box.x1) == pytest.approx((9.5, 14.5))
+
+
+def test_the_cost_view_covers_every_ledger_cost_line():
+    from model.ledger import COST_LINES
+
+    shown = [*plots.PLATFORM_COSTS, *plots.PRIVATE_COSTS]
+    assert sorted(shown) == sorted(["platform_fees", *COST_LINES])
