@@ -11,6 +11,7 @@ registry (:mod:`model.scenario.params`), never from dotted keys alone.
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 from model.kpis import KPIS
@@ -137,3 +138,72 @@ def param_label(key: str, *, with_unit: bool = True) -> str:
         return key
     text = p.description[0].upper() + p.description[1:]
     return f"{text} [{p.unit}]" if with_unit and p.unit else text
+
+
+# --- what a run prints: a header that says what ran, and its KPI table ---------------------------
+
+OPERATING_MODES = {
+    "none": "public only (no private domain)",
+    "persona": "central persona",
+    "guides": "shopping guides",
+    "distribution": "KOC distribution",
+}
+
+
+def _scale_text(scale: float) -> str:
+    inverse = 1.0 / scale
+    return f"1/{inverse:.0f}" if abs(inverse - round(inverse)) < 1e-9 else f"{scale:g}"
+
+
+def run_header(
+    name: str,
+    *,
+    mode: str,
+    days: int,
+    size: int,
+    scale: float = 1.0,
+    seed: int,
+    replicate: int | None = None,
+    draw: str | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> list[str]:
+    """What ran, in words: scenario, operating mode, horizon, market, seed and overrides.
+
+    Args:
+        name: the scenario's name.
+        mode: ``operation.mode``.
+        days: the horizon.
+        size: ``market.size`` (full size; a miniature simulates ``size × scale`` people).
+        scale: ``market.scale``.
+        seed: the root seed.
+        replicate: the replicate of the seed that ran (None: the seed itself).
+        draw: where the market's drawn values came from (``draws.csv:5``), if any.
+        overrides: the ``--set KEY=VALUE`` items given on the command line.
+
+    Returns:
+        The header's lines (the first starts with the scenario's name).
+    """
+    market = f"market of {count(size)} people"
+    if scale < 1:
+        people = count(round(size * scale))
+        market = f"{people} people (a {_scale_text(scale)} miniature of {count(size)})"
+    seed_text = f"seed {seed}" + ("" if replicate is None else f", replicate {replicate}")
+    lines = [f"{name}: {OPERATING_MODES.get(mode, mode)}, {days:,} days, {market}, {seed_text}"]
+    if draw:
+        lines.append(f"  market drawn: {draw}")
+    lines.append("  overrides: " + (", ".join(overrides) if overrides else "none"))
+    return lines
+
+
+def kpi_table(kpis: dict[str, Any], names: tuple[str, ...] | list[str]) -> list[str]:
+    """KPI lines for a terminal: label, value in its unit, and the key in ``summary.json``.
+
+    A legend line follows when a value is ``n/a``.
+    """
+    rows = [(KPIS[n].label, format_kpi(n, kpis.get(n)), n) for n in names]
+    label_w = max(len(r[0]) for r in rows)
+    value_w = max(len(r[1]) for r in rows)
+    lines = [f"  {label:<{label_w}}  {value:>{value_w}}  {key}" for label, value, key in rows]
+    if any(value == NA for _, value, _ in rows):
+        lines += textwrap.wrap(NA_LEGEND, 96, initial_indent="  ", subsequent_indent="  ")
+    return lines

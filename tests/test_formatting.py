@@ -1,11 +1,24 @@
 """The formatting layer: every surface shows values in their unit, the same way."""
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 
-from model.formatting import NA, format_kpi, format_value, kpi_label, param_label
+from model.formatting import (
+    NA,
+    NA_LEGEND,
+    format_kpi,
+    format_value,
+    kpi_label,
+    kpi_table,
+    param_label,
+    run_header,
+)
 from model.kpis import KPIS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -54,3 +67,61 @@ def test_labels_come_from_the_registries():
     assert param_label("outreach.p_response") == "P(an active recipient buys at once) [probability]"
     assert param_label("platforms.jd.cac_floor_yuan").endswith("[yuan]")
     assert param_label("not.a.key") == "not.a.key"
+
+
+# --- the run's header and KPI table -----------------------------------------------------------
+
+
+def test_run_header_says_what_ran():
+    lines = run_header(
+        "baseline",
+        mode="guides",
+        days=730,
+        size=1_000_000,
+        scale=0.1,
+        seed=7,
+        replicate=2,
+        overrides=["outreach.pushes_per_week=3"],
+    )
+    assert lines[0] == (
+        "baseline: shopping guides, 730 days, 100,000 people (a 1/10 miniature of 1,000,000), "
+        "seed 7, replicate 2"
+    )
+    assert lines[1] == "  overrides: outreach.pushes_per_week=3"
+    plain = run_header("x", mode="none", days=365, size=20_000, seed=42)
+    assert plain == [
+        "x: public only (no private domain), 365 days, market of 20,000 people, seed 42",
+        "  overrides: none",
+    ]
+    drawn = run_header("x", mode="persona", days=90, size=1000, scale=0.37, seed=1, draw="d.csv:5")
+    assert "(a 0.37 miniature of 1,000)" in drawn[0] and "  market drawn: d.csv:5" in drawn
+
+
+def test_kpi_table_shows_units_keys_and_explains_na():
+    lines = kpi_table(
+        {"contribution": -7600.0, "roi": 0.169, "k_factor": None},
+        ["contribution", "roi", "k_factor"],
+    )
+    assert lines[0].split() == ["Contribution", "−¥7,600", "contribution"]
+    assert lines[1].split() == ["ROI", "16.9%", "roi"]
+    assert lines[2].split() == ["K-factor", "n/a", "k_factor"]
+    assert " ".join(line.strip() for line in lines[3:]) == NA_LEGEND
+    assert not any("n/a =" in line for line in kpi_table({"roi": 0.1}, ["roi"]))
+
+
+def test_run_command_prints_the_header_and_the_table(tmp_path, capsys):
+    from model.cli import main
+
+    small = ROOT / "tests" / "data" / "scenarios" / "small.toml"
+    argv = ["run", str(small), "--out", str(tmp_path / "r"), "--no-plots", "--days", "20"]
+    argv += ["--set", "operation.mode=guides", "--scale", "0.5", "--seed", "9", "--replicate", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "small: shopping guides, 20 days, 10,000 people (a 1/2 miniature of 20,000), seed 9, "
+        "replicate 1"
+    )
+    assert out[1] == "  overrides: operation.mode=guides"  # seed, days and scale are above
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    row = next(line for line in out if line.split()[-1:] == ["value_created"])
+    assert format_kpi("value_created", summary["value_created"]) in row

@@ -67,6 +67,7 @@ def main(args: argparse.Namespace) -> int:
     from model.scenario.loader import scenario_files
     from model.seeds import replicate_seed
 
+    asked = list(args.overrides)  # what the user set, for the header (not the draw's values)
     if args.draw is not None:  # the draw's values first: a --set on the command line wins
         from model.experiment.uncertainty import read_draw
 
@@ -117,17 +118,19 @@ def main(args: argparse.Namespace) -> int:
             from model.plots import write_run_plots
 
             write_run_plots(result.daily, tmp)
-    which = "" if args.replicate is None else f", replicate {args.replicate}"
-    print_kpis(result.summary(), title=f"{scenario.name} (seed {scenario.sim.seed}{which})")
+    from model.formatting import kpi_table, run_header
+
+    header = run_header(
+        scenario.name,
+        mode=scenario.operation.mode,
+        days=scenario.sim.days,
+        size=scenario.market.size,
+        scale=scenario.market.scale,
+        seed=scenario.sim.seed,
+        replicate=args.replicate,
+        draw=args.draw,
+        overrides=asked,
+    )
+    print("\n".join([*header, *kpi_table(result.summary(), HEADLINE_KPIS)]))
     print(f"\nwrote {out}/")
     return 0
-
-
-def print_kpis(kpis: dict, title: str) -> None:
-    """A short KPI table for the terminal, each value in its unit."""
-    from model.formatting import format_kpi
-
-    print(title)
-    width = max(len(k) for k in HEADLINE_KPIS)
-    for key in HEADLINE_KPIS:
-        print(f"  {key:<{width}}  {format_kpi(key, kpis.get(key)):>14}")

@@ -1,12 +1,14 @@
 """Figures of sweeps and sensitivity runs, written to ``DIR/plots`` (no pyplot state touched).
 
 Values are shown in their KPI's unit and parameters by their registry label
-(:mod:`model.formatting`); colour scales put "better" at the same (yellow) end for every KPI;
-log-sampled parameters are drawn on log axes.
+(:mod:`model.formatting`); colour scales put "better" at the same (yellow) end for every KPI,
+marked on the colour bar; log-sampled parameters are drawn on log axes read in plain numbers;
+scatter panels of sampled designs give each parameter's Spearman rank correlation with the KPI.
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -80,8 +82,8 @@ def heatmap(table: pd.DataFrame, x: str, y: str, kpi: str) -> Figure:
     image = ax.imshow(pivot.to_numpy(float), origin="lower", aspect="auto", cmap=cmap)
     ax.set_xticks(range(pivot.shape[1]), [_label(v) for v in pivot.columns])
     ax.set_yticks(range(pivot.shape[0]), [_label(v) for v in pivot.index])
-    ax.set_xlabel(fmt.param_label(x))
-    ax.set_ylabel(fmt.param_label(y))
+    ax.set_xlabel(_axis_label(x, 60))
+    ax.set_ylabel(_axis_label(y, 40))
     finite = pivot.to_numpy(float)
     mid = np.nanmean(finite) if np.isfinite(finite).any() else 0.0
     for (i, j), value in np.ndenumerate(finite):
@@ -98,8 +100,31 @@ def heatmap(table: pd.DataFrame, x: str, y: str, kpi: str) -> Figure:
             )
     bar = fig.colorbar(image, ax=ax, label="mean over replicates")
     bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _kpi_text(kpi, v)))
+    if kpi in KPIS and KPIS[kpi].direction in ("higher", "lower"):
+        # Say where "better" is: the yellow end, at the top or bottom of the bar by direction.
+        bar.ax.text(
+            0.5,
+            -0.02 if lower else 1.02,
+            "better",
+            transform=bar.ax.transAxes,
+            ha="center",
+            va="top" if lower else "bottom",
+            fontsize=8,
+            fontweight="bold",
+        )
     ax.set_title(_kpi_title(kpi))
     return fig
+
+
+def _log_axis(axis) -> None:
+    """A log axis read in plain numbers (0.001, 0.002, 0.005, 0.01), not 10⁻³."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _p: f"{v:g}" if f"{v:.0e}"[0] in "25" else ""))
+
+
+def _axis_label(key: str, width: int = 34) -> str:
+    # Wrapped so that side-by-side panels' labels never run into each other.
+    return textwrap.fill(fmt.param_label(key), width)
 
 
 def _label(value: object) -> str:
@@ -114,9 +139,10 @@ def lines(table: pd.DataFrame, x: str, kpi: str, *, log: bool = False) -> Figure
     ax = fig.subplots()
     ax.fill_between(table[x], table["p10"], table["p90"], alpha=0.25, label="10–90% band")
     ax.plot(table[x], table["mean"], marker="o", label="mean")
-    ax.set_xlabel(fmt.param_label(x))
+    ax.set_xlabel(_axis_label(x))
     if log:
         ax.set_xscale("log")
+        _log_axis(ax.xaxis)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _kpi_text(kpi, v)))
     ax.legend()
     ax.set_title(_kpi_title(kpi))
@@ -136,13 +162,20 @@ def scatter(
     rows = int(np.ceil(n / cols))
     fig = Figure(figsize=(4.4 * cols, 3.6 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
-    for ax, param in zip(axes, params, strict=False):
+    for i, (ax, param) in enumerate(zip(axes, params, strict=False)):
         ax.scatter(table[param], table["mean"], s=14)
-        ax.set_xlabel(fmt.param_label(param), fontsize=8, wrap=True)
+        ax.set_xlabel(_axis_label(param), fontsize=8)
         if param in logs:
             ax.set_xscale("log")
+            _log_axis(ax.xaxis)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _kpi_text(kpi, v)))
-        ax.tick_params(labelsize=8)
+        ax.tick_params(which="both", labelsize=8)
+        if i % cols == 0 and kpi in KPIS:
+            ax.set_ylabel(fmt.kpi_label(kpi), fontsize=8)
+        # How strongly and which way the parameter moves the KPI across the points (ranks).
+        rho = table[param].rank().corr(table["mean"].rank())
+        if np.isfinite(rho):
+            ax.set_title(f"Spearman ρ = {fmt.MINUS if rho < 0 else '+'}{abs(rho):.2f}", fontsize=8)
     for ax in axes[n:]:
         ax.set_visible(False)
     fig.suptitle(f"{_kpi_title(kpi)}: mean over replicates per point")
@@ -179,7 +212,17 @@ def sensitivity_plot(indices: pd.DataFrame, kpi: str, path: Path) -> Path:
             band = float(dummy["value"].iloc[0] + dummy["conf"].iloc[0])
             ax.axvline(band, color="C3", linestyle="--", label="dummy (noise floor)")
             ax.legend(loc="lower right", fontsize=8)
-        ax.set_xlabel("total Sobol index ST" if method == "sobol" else "Morris μ*")
+        if method == "sobol":
+            ax.set_xlabel("total Sobol index ST (share of the KPI's variance)")
+        else:
+            # μ* is a mean absolute change of the KPI: in its unit (¥, percentage points).
+            ax.set_xlabel("Morris μ*: mean absolute effect on the KPI")
+            if kpi in KPIS and KPIS[kpi].unit not in ("per_1000", "rate"):
+                ax.xaxis.set_major_formatter(
+                    FuncFormatter(
+                        lambda v, _p: fmt.format_kpi(kpi, v, compact=True, diff=True).lstrip("+")
+                    )
+                )
         ax.tick_params(axis="y", labelsize=8)
         ax.set_title(f"{_kpi_title(kpi)}: {method}")
     return _save(fig, path)
