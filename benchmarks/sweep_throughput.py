@@ -78,29 +78,51 @@ def main() -> None:
     """Time the sweep with 1 and 2 worker processes and print runs/second."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=200_000, help="market.size (200000)")
-    parser.add_argument("--days", type=int, default=730,
-                        help="horizon (730: each run ~0.5 s, so the ~2 s of worker start-up "
-                        "stays small against the work)")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=730,
+        help="horizon (730: each run ~0.5 s, so the ~2 s of worker start-up "
+        "stays small against the work)",
+    )
     parser.add_argument("--points", type=int, default=8, help="values of pushes_per_week (8)")
     parser.add_argument("--replicates", type=int, default=4, help="replicates per point (4)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
-                        help="local process counts to compare (1 2)")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="timings per count, interleaved; the best is kept, since other "
-                        "load on a shared machine only ever slows a run down (2)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="local process counts to compare (1 2)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="timings per count, interleaved; the best is kept, since other "
+        "load on a shared machine only ever slows a run down (2)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         spec_path = Path(tmp) / "spec.toml"
         pushes = [round(0.5 + i * 6.5 / max(args.points - 1, 1), 3) for i in range(args.points)]
-        spec_path.write_text(SPEC.format(
-            baseline=(ROOT / "scenarios" / "baseline.toml").as_posix(),
-            replicates=args.replicates, size=args.size, initial=args.size // 10,
-            budget=20_000.0 * args.size / 1_000_000, pushes=pushes, days=args.days))
+        spec_path.write_text(
+            SPEC.format(
+                baseline=(ROOT / "scenarios" / "baseline.toml").as_posix(),
+                replicates=args.replicates,
+                size=args.size,
+                initial=args.size // 10,
+                budget=20_000.0 * args.size / 1_000_000,
+                pushes=pushes,
+                days=args.days,
+            )
+        )
         spec = load_spec(spec_path)
         n = args.points * args.replicates
-        print(f"sweep: {n} runs of market.size {args.size:,}, "
-              f"{spec.base_raw['sim']['days']} days each")
+        print(
+            f"sweep: {n} runs of market.size {args.size:,}, "
+            f"{spec.base_raw['sim']['days']} days each"
+        )
         # "cold": pool start-up (≈1 s of imports per worker) inside the timing, as a user
         # waits for it on a short sweep; "warm": workers already up, the steady throughput of
         # a long sweep, where start-up is paid once for thousands of runs.
@@ -114,8 +136,13 @@ def main() -> None:
                         if mode == "warm":
                             list(pool.map(_warm_up, range(4 * workers)))
                         start = time.perf_counter()
-                        result = run_sweep(spec, Path(tmp) / f"out{mode}{workers}-{rep}",
-                                           executor=pool, progress=False, plots=False)
+                        result = run_sweep(
+                            spec,
+                            Path(tmp) / f"out{mode}{workers}-{rep}",
+                            executor=pool,
+                            progress=False,
+                            plots=False,
+                        )
                         elapsed = time.perf_counter() - start
                     if mode == "cold":  # start-up and shutdown count too
                         elapsed = time.perf_counter() - cold_start
@@ -123,21 +150,28 @@ def main() -> None:
                     hashes.add(result.result_hash)
                     key = (mode, workers)
                     rates[key] = max(rates.get(key, 0.0), n / elapsed)
-                    print(f"  {mode} {workers} worker process{'es' if workers > 1 else ''}: "
-                          f"{elapsed:6.1f} s, {n / elapsed:.2f} runs/s")
+                    print(
+                        f"  {mode} {workers} worker process{'es' if workers > 1 else ''}: "
+                        f"{elapsed:6.1f} s, {n / elapsed:.2f} runs/s"
+                    )
         print(f"best of {args.repeat}:")
         for (mode, workers), rate in rates.items():
-            print(f"  {mode} {workers} worker process{'es' if workers > 1 else ''}: "
-                  f"{rate:.2f} runs/s")
+            print(
+                f"  {mode} {workers} worker process{'es' if workers > 1 else ''}: {rate:.2f} runs/s"
+            )
         for mode in ("cold", "warm"):
             base = rates[(mode, args.workers[0])]
             for workers in args.workers[1:]:
-                print(f"  speed-up {mode} {workers} vs {args.workers[0]}: "
-                      f"{rates[(mode, workers)] / base:.2f}×")
+                print(
+                    f"  speed-up {mode} {workers} vs {args.workers[0]}: "
+                    f"{rates[(mode, workers)] / base:.2f}×"
+                )
         print(f"  identical results across worker counts: {len(hashes) == 1}")
         for workers in args.workers[1:]:
-            print(f"  machine ceiling now: {workers} busy-loop processes run "
-                  f"{machine_ceiling(workers):.2f}× one (other load on the cores shows here)")
+            print(
+                f"  machine ceiling now: {workers} busy-loop processes run "
+                f"{machine_ceiling(workers):.2f}× one (other load on the cores shows here)"
+            )
 
 
 if __name__ == "__main__":

@@ -364,8 +364,7 @@ def map_runs[T](
                     outcome = RunOutcome(
                         ok=False,
                         lost=True,
-                        error=f"worker lost after {attempt} attempts: "
-                        f"{type(err).__name__}: {err}",
+                        error=f"worker lost after {attempt} attempts: {type(err).__name__}: {err}",
                     )
                 else:
                     if attempt > 1:
