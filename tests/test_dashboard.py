@@ -23,6 +23,7 @@ pytest.importorskip(
 )
 
 import pandas as pd  # noqa: E402
+import psutil  # noqa: E402
 
 from model.api import simulate  # noqa: E402
 from model.compare.runner import RunTask, run_task  # noqa: E402
@@ -234,6 +235,28 @@ def test_a_scenario_file_is_one_strategy_judged_against_itself():
     study = adapter.load_study(BASELINE)
     assert study.kind == "scenario" and study.names == ["baseline"]
     assert study.reference == "baseline" and study.seed == 42
+    values = adapter.lever_values(
+        load_scenario(BASELINE), adapter.levers_for(study.strategy("baseline").scenario)
+    )
+    request = adapter.prepare_run(
+        study,
+        "baseline",
+        {**values, "diversion.incentive_yuan": 8.0},
+        scale=1 / 50,
+        seed=3,
+        draws=0,
+        replicates=2,
+        workers=1,
+    )
+    assert request.spec.path == BASELINE and request.spec.reference == "baseline"
+    result = adapter.execute(request)
+    assert result.strategies == ["baseline", "baseline (edited)"]
+    assert result.scenario.diversion.incentive_yuan == 8.0 and result.scenario.market.scale == 0.02
+    # The reference is the file as written, replicate i on replicate_seed(3, i).
+    as_written = load_scenario(BASELINE, {"market.scale": 1 / 50})
+    ref = [run_task(RunTask("baseline", i, 3, as_written)).kpis["roi"] for i in (0, 1)]
+    row = result.summary.set_index(["strategy", "metric"]).loc[("baseline", "roi")]
+    assert row["median"] == pytest.approx(sum(ref) / 2, rel=1e-12)
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -328,20 +351,27 @@ def test_save_never_overwrites_and_needs_toml(study, tmp_path):
     assert not (tmp_path / "y.toml").exists()
 
 
-def test_cancel_kills_the_runs_process(study):
-    dash = Dashboard(study)
+def test_cancel_kills_the_runs_process_and_its_workers(study):
+    dash = Dashboard(study, workers=2)
     dash.size_select.value = str(adapter.SCALES.index(1.0))  # full size: seconds per run
     dash.replicates_input.value = 20
     dash.run()
     process = dash.job.process
-    deadline = time.monotonic() + 60
-    while dash.job.done < 1:  # wait until it is really computing
+    deadline = time.monotonic() + 120
+    while dash.job.done < 1:  # wait until it is really computing, in its pool
         assert time.monotonic() < deadline
         dash.poll()
         time.sleep(0.05)
+    workers = psutil.Process(process.pid).children()
+    while not workers:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+        workers = psutil.Process(process.pid).children()
     dash.cancel()
     assert dash.job.state == "cancelled"
     assert not process.is_alive() and process.exitcode == -signal.SIGKILL
+    _, alive = psutil.wait_procs(workers, timeout=10)  # not our children: no exit codes
+    assert alive == [], alive
     assert "data-state='cancelled'" in dash.status.text
     assert not dash.run_button.disabled and dash.cancel_button.disabled and dash.result is None
 

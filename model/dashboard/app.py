@@ -56,12 +56,18 @@ class Dashboard:
         study: the file the dashboard was opened on (``adapter.load_study``).
         doc: the Bokeh document of the tab; None in tests (call :meth:`poll` yourself).
         save_folder: where "Save as scenario" proposes to write.
+        workers: processes a run's simulations go to (None: every core).
     """
 
     def __init__(
-        self, study: adapter.Study, doc: Any = None, save_folder: str | Path = "out/dashboard"
+        self,
+        study: adapter.Study,
+        doc: Any = None,
+        save_folder: str | Path = "out/dashboard",
+        workers: int | None = None,
     ):
         self.study = study
+        self.workers = workers
         self.doc = doc
         self.save_folder = Path(save_folder)
         self.job: Job | None = None
@@ -252,6 +258,7 @@ class Dashboard:
                 draws=_as_int(self.draws_input.value) if self.draw_toggle.active else 0,
                 replicates=_as_int(self.replicates_input.value),
                 others=self.others_toggle.active,
+                workers=self.workers,
             )
         except InputError as err:
             self._message(self.status, str(err), "error", state="invalid")
