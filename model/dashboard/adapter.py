@@ -39,6 +39,7 @@ from model._version import __version__
 from model.api import simulate
 from model.compare.runner import comparison_plan, run_comparison
 from model.compare.spec import ComparisonSpec, Strategy, load_comparison
+from model.dashboard.jobs import ReportingExecutor
 from model.errors import InputError
 from model.execution import default_workers
 from model.kpis import KPIS
@@ -480,13 +481,14 @@ def prepare_run(
         spec, strategies=kept, kpis=tuple(dict.fromkeys([*spec.kpis, *SHOWN_KPIS]))
     )
     focus = strategy
-    if changed_levers(study, strategy, values):
+    changed = changed_levers(study, strategy, values)
+    if changed:
         focus = strategy + EDITED_SUFFIX
         original = spec.strategy(strategy)
         edited = Strategy(
             focus,
             f"{strategy} with the dashboard's levers",
-            {**original.overrides, **changed_levers(study, strategy, values)},
+            {**original.overrides, **changed},
             scenario,
         )
         spec = dataclasses.replace(spec, strategies=(*spec.strategies, edited))
@@ -561,8 +563,6 @@ def execute(request: RunRequest, report: Callable[[int, int], None] | None = Non
     Returns:
         The result the page shows.
     """
-    from model.dashboard.jobs import ReportingExecutor  # plain Python: no web library
-
     start = time.perf_counter()
     total = request.n_runs
     seed = request.scenario.sim.seed
