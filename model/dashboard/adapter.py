@@ -571,8 +571,8 @@ def execute(request: RunRequest, report: Callable[[int, int], None] | None = Non
     if report:
         report(1, total)
 
-    def one_more() -> None:
-        done[0] += 1
+    def one_more() -> None:  # a resubmitted run (a worker died) ends twice: cap at the total
+        done[0] = min(done[0] + 1, total)
         if report:
             report(done[0], total)
 
@@ -610,7 +610,7 @@ def execute(request: RunRequest, report: Callable[[int, int], None] | None = Non
         series=series,
         kpis=shown,
         elapsed_s=time.perf_counter() - start,
-        n_runs=done[0],
+        n_runs=total,  # all ran (a pool's last count may trail its result by a moment)
         n_failed=len(result.failures),
     )
 
