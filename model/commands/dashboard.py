@@ -14,11 +14,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``dashboard`` command."""
     p = subparsers.add_parser(
         "dashboard",
-        help="a local web page: edit a strategy's levers, run it small, compare, save as scenario",
+        help="a local web page: edit a strategy's levers, run the comparison small, see the "
+        "verdict, save as scenario",
         description="Serve a dashboard on 127.0.0.1 for a comparison or scenario file: the "
-        "strategies side by side, the selected strategy's levers as controls, quick runs against "
-        "the reference with bands, and 'Save as scenario' for run.py run / compare. Every page "
-        "asset is served from this machine (works offline).",
+        "strategies side by side, the selected strategy's levers as controls, quick runs of the "
+        "comparison with the edited strategy added (a faithful miniature, draws of the "
+        "uncertain market), results against the reference with bands, the robust verdict "
+        "(P(best), regret, what would have to be true), and 'Save as scenario' for run.py run / "
+        "compare. Every page asset is served from this machine (works offline).",
     )
     p.add_argument(
         "file",
@@ -30,6 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--save-folder", default="out/dashboard", help="where 'Save as scenario' proposes to write"
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes each run's simulations go to (default: every core; 1: in the run's "
+        "own process)",
+    )
     p.set_defaults(func=main)
 
 
@@ -40,6 +50,10 @@ def main(args: argparse.Namespace) -> int:
         from model.errors import InputError
 
         raise InputError(f"--port {args.port}: must be 0 (a free port) or 1–65535")
+    if args.workers is not None and args.workers < 1:
+        from model.errors import InputError
+
+        raise InputError(f"--workers {args.workers}: must be a whole number ≥ 1")
     from model.dashboard.adapter import load_study
 
     study = load_study(args.file)  # bad files exit 2 before any server starts
@@ -53,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        serve(study, port=args.port, save_folder=args.save_folder)
+        serve(study, port=args.port, save_folder=args.save_folder, workers=args.workers)
     except OSError as err:  # the port is taken, or not ours to use
         from model.errors import InputError
 

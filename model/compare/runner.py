@@ -11,6 +11,7 @@ number of workers.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import tempfile
 from pathlib import Path
@@ -132,6 +133,7 @@ def run_comparison(
     workers: int | None = None,
     scheduler: str | None = None,
     retries: int = 2,
+    executor: cf.Executor | None = None,
     market_overrides: dict[str, Any] | None = None,
     out: str | Path | None = None,
     progress: bool = False,
@@ -149,6 +151,8 @@ def run_comparison(
         workers: 1 in-process; N a local pool; None every core.
         scheduler: a Dask scheduler address instead of local workers.
         retries: resubmissions of a run whose worker died (a run that raises is data).
+        executor: an already open executor (overrides ``workers`` and ``scheduler``; the
+            caller closes it), e.g. the dashboard's, which reports each finished run.
         market_overrides: dotted-key overrides of the shared market (``--set``), e.g.
             ``{"market.size": 20_000, "sim.days": 180}`` for a quick look; not drawn.
         out: when given, write every output file (Parquet, CSV, PNG, report.html) there.
@@ -189,6 +193,7 @@ def run_comparison(
         plan,
         workers=workers,
         scheduler=scheduler,
+        executor=executor,
         held=len(plan.table) * per_run_day,
         held_per_replicate=len(spec.strategies) * spec.draws * per_run_day,
     )
@@ -210,6 +215,7 @@ def run_comparison(
             prepare=runs.open,
             workers=workers,
             scheduler=scheduler,
+            executor=executor,
             retries=retries,
             progress=label,
         )

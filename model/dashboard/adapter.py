@@ -1,37 +1,29 @@
-"""The dashboard's one door into the model: files, levers, runs, summaries, saving.
+"""The dashboard's one door into the model: files, levers, runs, verdicts, saving.
 
 Everything the page shows comes through here, and nothing else in :mod:`model.dashboard` imports
-the model, so a change to the scenario schema, the simulator or the comparison summaries lands
-in this file only. The functions are plain Python (no web library), so tests and notebooks can
-call them too.
+the model, so a change to the scenario schema, the simulator or the comparison engine lands in
+this file only. The functions are plain Python (no web library), so tests and notebooks can call
+them too.
 
-What a run is: the edited strategy and the file's reference strategy, both at the chosen run
-size, over ``replicates`` replicates with common random numbers (replicate ``i`` of both uses
-``replicate_seed(seed, i)``, exactly as ``run.py compare`` does, through the comparison's own
-task function and summary), plus one run of the edited strategy on ``sim.seed`` itself, which is
-what ``run.py run`` does with the saved scenario: the "this seed" column reproduces on the
-command line to the last digit.
-
-Seams (features of the issue waiting for the model):
-
-* ``market.scale`` (the faithful miniature): until the scenario has it, :func:`miniature` scales
-  the market size, the initial base, the ad budgets and the platforms' daily caps by one factor;
-  replace its body by the ``market.scale`` override when the option lands. Staff capacities are
-  *not* scaled here, so at small sizes the private domain's fixed staff costs weigh more than at
-  full size (the page says so).
-* ``value_created``: shown first when the model's KPIs include it and the KPI direction table
-  knows it (:data:`HEADLINE_KPIS`); nothing is computed here.
-* Robust verdicts (P(best), expected regret, "what would have to be true"): not on this branch
-  yet; :class:`RunResult` has no field for them and the page shows none. Once
-  ``model.verdict.robust_summary`` is here (same table shape as ``summarise``, plus P(best) and
-  regret columns), :func:`execute` calls it in place of ``summarise`` and the results table
-  gains those columns; "what would have to be true" needs runs over market draws.
+What a run is: **the file's comparison, through the comparison engine**
+(:func:`model.compare.runner.run_comparison`), at the chosen run size (``market.scale``, the
+faithful miniature of ``run.py run/compare --scale F``), draws of the uncertain market,
+replicates per draw and root seed — with the edited strategy added beside the file's own when a
+lever differs from the file (as ``<name> (edited)``). A scenario file is a comparison of the
+scenario as written (the reference) with its edited copy. So the file's strategies give exactly
+the KPIs of ``run.py compare FILE --scale F --draws K --replicates R --seed S`` (same run keys,
+same draws, same seeds), and the verdict is the engine's: P(best), P(beats the reference) with
+intervals, regret, the minimax-regret choice, the verdict in words and, with draws, "what would
+have to be true" (:mod:`model.verdict`). Plus one run of the edited strategy on its seed on the
+base market: what ``run.py run`` does with the saved scenario, so the "this seed" column
+reproduces on the command line to the last digit.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import os
+import tempfile
 import time
 import typing
 from collections.abc import Callable, Mapping
@@ -42,22 +34,33 @@ from typing import Any
 import annotated_types
 import pandas as pd
 
+from model import formatting
 from model._version import __version__
 from model.api import simulate
-from model.compare.spec import DIRECTIONS, load_comparison
-from model.compare.summary import summarise
+from model.compare.runner import comparison_plan, run_comparison
+from model.compare.spec import ComparisonSpec, Strategy, load_comparison
+from model.dashboard.jobs import ReportingExecutor
 from model.errors import InputError
-from model.experiment.tasks import RunTask, run_task
+from model.execution import default_workers
+from model.kpis import KPIS
 from model.scenario import apply_overrides, load_scenario, scenario_to_toml, validate
 from model.scenario.loader import read_toml
 from model.scenario.schema import Scenario
 
-EDITED = "edited"
-REFERENCE = "reference"
-DEFAULT_REPLICATES = 5
+# A quick answer in a meeting: 10 draws of the uncertain market × 1 replicate each, at 1/20 of
+# the market. Ten draws is where the verdict stops warning about too few draws and cells
+# (model.verdict.robust: FEW_DRAWS, FEW_CELLS); one replicate a draw spends the runs on markets,
+# which is what P(best) and regret are about (the page says the draw means carry noise). With
+# the draws off the same number of runs goes to replicates of the base market (noise only).
+DEFAULT_DRAWS = 10
+DEFAULT_REPLICATES = 1
+DEFAULT_NOISE_REPLICATES = DEFAULT_DRAWS * DEFAULT_REPLICATES
+MAX_DRAWS = 200
 MAX_REPLICATES = 100
+EDITED_SUFFIX = " (edited)"
 
-# Run sizes offered, as fractions of the file's market; the first is the quick default.
+# Run sizes offered, as fractions of the file's market (``market.scale``); the first is the
+# quick default.
 SCALES = (1 / 20, 1 / 50, 1 / 10, 1 / 4, 1 / 2, 1.0)
 DEFAULT_SCALE = SCALES[0]
 
@@ -74,15 +77,14 @@ LEVER_TABLE = (
     ("operation.mode", "Operating mode", "", None),
 )
 
-# KPIs in the results table, first to last: (KPI, label, format). Only those the run's KPIs
-# contain and the direction table knows are shown (``value_created`` is the seam).
-HEADLINE_KPIS = (
-    ("value_created", "Value created", "money"),
-    ("contribution", "Contribution", "money"),
-    ("roi", "ROI", "ratio"),
-    ("repurchase_rate_90d", "Repurchase within 90 days", "share"),
-    ("n_private", "Private pool (members at the end)", "count"),
-    ("share_private_gmv", "Private share of revenue", "share"),
+# KPIs in the results table, first to last (labels, units and directions: model/kpis.py).
+SHOWN_KPIS = (
+    "value_created",
+    "contribution",
+    "roi",
+    "repurchase_rate_90d",
+    "n_private",
+    "share_private_gmv",
 )
 
 # Daily series for the plots (the run's daily table columns).
@@ -332,53 +334,57 @@ def edited_scenario(
         study: the file.
         strategy: the strategy the controls edit.
         values: dotted lever keys to the controls' values.
-        scale: run size as a fraction of the file's market (see :func:`miniature`).
+        scale: run size as a fraction of the file's market: ``market.scale``, the faithful
+            miniature (:mod:`model.scenario.scale`) that ``run.py run --scale`` runs.
         seed: ``sim.seed`` of the result (default: the file's).
 
     Raises:
         InputError: the scenario loader's message when a value is not allowed.
     """
     base = study.strategy(strategy).scenario
-    overrides = {**values, "sim.seed": study.seed if seed is None else seed}
+    overrides = {**values, "market.scale": scale, "sim.seed": study.seed if seed is None else seed}
     raw = apply_overrides(base.model_dump(mode="json"), overrides)
     raw["name"] = f"{study.name}-{strategy}-edited"
-    scenario = validate(raw, source=f"dashboard controls of {strategy!r}")
-    return miniature(scenario, scale)
+    return validate(raw, source=f"dashboard controls of {strategy!r}")
 
 
-def miniature(scenario: Scenario, scale: float) -> Scenario:
-    """The scenario at ``scale`` of its market: a quick, smaller run of the same strategy.
-
-    Seam: stands in for the coming ``market.scale`` option, and will become the single override
-    ``{"market.scale": scale}``. Until then it scales, by the same factor, the market size and
-    the initial base (rounded to whole people), the ad budgets (daily, ramp, pulses) and every
-    platform's daily cap. Staff capacities are not scaled, so the private domain's fixed staff
-    costs weigh more at small sizes than at full size.
-    """
-    if not 0 < scale <= 1:
-        raise InputError(f"run size = {scale!r}: must be in (0, 1]", file="dashboard")
-    if scale == 1:
-        return scenario
-    raw = scenario.model_dump(mode="json")
-    market = raw["market"]
-    market["size"] = max(1, round(market["size"] * scale))
-    market["initial_public"] = round(market["initial_public"] * scale)
-    market["initial_private"] = round(market["initial_private"] * scale)
-    budget = raw["budget"]
-    budget["per_day_yuan"] *= scale
-    budget["ramp_to_per_day_yuan"] *= scale
-    for pulse in budget["pulses"]:
-        pulse["per_day_yuan"] *= scale
-    for platform in raw["platforms"].values():
-        platform["daily_cap"] *= scale
-    return validate(raw, source=f"dashboard run size {scale:g}")
+def changed_levers(study: Study, strategy: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The controls whose value differs from the file's."""
+    scenario = study.strategy(strategy).scenario
+    original = lever_values(scenario, levers_for(scenario))
+    return {k: v for k, v in values.items() if k not in original or original[k] != v}
 
 
 def scale_label(scenario: Scenario, scale: float) -> str:
-    """``1/20 — 50,000 people`` for the run-size control."""
+    """``1/20: 50,000 people`` for the run-size control."""
     people = max(1, round(scenario.market.size * scale))
     name = "full size" if scale == 1 else f"1/{round(1 / scale)}"
     return f"{name}: {people:,} people"
+
+
+def _scenario_as_comparison(study: Study, **options: Any) -> ComparisonSpec:
+    """A scenario file as a comparison of one strategy, the scenario as written (the reference).
+
+    Written as a comparison file in a temporary folder and read by the comparison loader, so
+    draws, seeds and KPIs are decided exactly as for any comparison file.
+    """
+    name = study.reference
+    text = (
+        f"name = {_toml_str(study.name)}\n"
+        f"reference = {_toml_str(name)}\n"
+        f"[market]\nbase = {_toml_str(str(study.path.resolve()))}\n"
+        f"[[strategies]]\nname = {_toml_str(name)}\n"
+        f'description = "as written in the file"\nset = {{}}\n'
+    )
+    with tempfile.TemporaryDirectory(prefix="sidomain-dashboard-") as folder:
+        path = Path(folder) / f"{study.name}.toml"
+        path.write_text(text, encoding="utf-8")
+        spec = load_comparison(path, **options)
+    return dataclasses.replace(spec, path=study.path)
+
+
+def _toml_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 # --- a run -----------------------------------------------------------------------------------
@@ -386,48 +392,30 @@ def scale_label(scenario: Scenario, scale: float) -> str:
 
 @dataclass(frozen=True)
 class RunRequest:
-    """Everything a run needs, as plain picklable data (it runs in another process)."""
+    """Everything a run needs, as plain picklable data (it runs in another process).
 
+    Attributes:
+        spec: the comparison to run: the file's strategies (plus the edited one) at the run
+            size, with its draws, replicates per draw and root seed.
+        strategy: the file's strategy the controls edit.
+        focus: the strategy the results table shows against the reference: the edited copy,
+            or ``strategy`` itself when no lever differs from the file.
+        scenario: the edited scenario on its seed: the "this seed" run and what Save writes.
+        scale: the run size.
+        workers: processes the runs go to (1: in the run's own process).
+    """
+
+    spec: ComparisonSpec
     strategy: str
-    reference: str
+    focus: str
     scenario: Scenario
-    reference_scenario: Scenario
-    replicates: int
+    scale: float
+    workers: int = 1
 
     @property
     def n_runs(self) -> int:
-        """Runs in total: the seed run plus both strategies' replicates."""
-        return 1 + 2 * self.replicates
-
-
-@dataclass
-class RunResult:
-    """What the page shows after a run.
-
-    Attributes:
-        strategy, reference: the names of the edited strategy and of the reference.
-        seed: ``sim.seed`` of the edited scenario.
-        scenario: the edited scenario as run (what "Save as scenario" writes).
-        seed_kpis: KPIs of the edited scenario on ``sim.seed``: what ``run.py run`` prints.
-        summary: per label (``edited``/``reference``) and KPI: median, 10–90% band, paired
-            difference and P(beats the reference), over the replicates
-            (:func:`model.compare.summary.summarise`).
-        series: per daily metric and label, a day × replicate table.
-        kpis: the headline KPIs shown, in order.
-        elapsed_s: wall time of the runs.
-    """
-
-    strategy: str
-    reference: str
-    seed: int
-    scenario: Scenario
-    seed_kpis: dict[str, Any]
-    summary: pd.DataFrame
-    series: dict[str, dict[str, pd.DataFrame]]
-    kpis: tuple[str, ...]
-    elapsed_s: float
-    n_runs: int = 0
-    replicates: int = 0
+        """Runs in total: the seed run plus the comparison's distinct runs."""
+        return 1 + len(comparison_plan(self.spec).tasks)
 
 
 def prepare_run(
@@ -437,26 +425,136 @@ def prepare_run(
     *,
     scale: float,
     seed: int,
+    draws: int,
     replicates: int,
+    others: bool = True,
+    workers: int | None = None,
 ) -> RunRequest:
-    """Validate the controls and build the run (raises InputError with the loader's message)."""
+    """Validate the controls and build the run.
+
+    Args:
+        study: the file.
+        strategy: the strategy the controls edit.
+        values: the controls' values by dotted key.
+        scale: the run size (``market.scale``).
+        seed: the comparison's root seed and the edited scenario's ``sim.seed``.
+        draws: draws of the uncertain market (0: none, the base market only: noise only).
+        replicates: replicates per draw.
+        others: compare with the file's other strategies too (False: the strategy, its edited
+            copy and the reference only: fewer runs, P(best) among those).
+        workers: processes for the runs (default: every core).
+
+    Raises:
+        InputError: the loader's message for a bad control, or what the counts allow.
+    """
     if not isinstance(replicates, int) or not 1 <= replicates <= MAX_REPLICATES:
         raise InputError(
             f"replicates = {replicates!r}: must be a whole number from 1 to {MAX_REPLICATES}",
             file="dashboard",
         )
+    if not isinstance(draws, int) or not (draws == 0 or 2 <= draws <= MAX_DRAWS):
+        raise InputError(
+            f"draws = {draws!r}: must be a whole number from 2 to {MAX_DRAWS} (or the draws "
+            "switched off)",
+            file="dashboard",
+        )
     if not isinstance(seed, int) or seed < 0:
         raise InputError(f"seed = {seed!r}: must be a whole number ≥ 0", file="dashboard")
+    if scale not in SCALES:
+        raise InputError(f"run size = {scale!r}: must be one of {SCALES}", file="dashboard")
     scenario = edited_scenario(study, strategy, values, scale=scale, seed=seed)
-    reference = miniature(study.strategy(study.reference).scenario, scale)
-    reference = reference.model_copy(
-        update={"sim": reference.sim.model_copy(update={"seed": seed})}
+    options = {
+        "replicates": replicates,
+        "draws": draws or None,
+        "uncertainty": draws > 0,
+        "root_seed": seed,
+        "market_overrides": {"market.scale": scale},
+    }
+    if study.kind == "comparison":
+        spec = load_comparison(study.path, **options)
+    else:
+        spec = _scenario_as_comparison(study, **options)
+    kept = spec.strategies
+    if not others:
+        kept = tuple(s for s in kept if s.name in (strategy, spec.reference))
+    spec = dataclasses.replace(
+        spec, strategies=kept, kpis=tuple(dict.fromkeys([*spec.kpis, *SHOWN_KPIS]))
     )
-    return RunRequest(strategy, study.reference, scenario, reference, replicates)
+    focus = strategy
+    changed = changed_levers(study, strategy, values)
+    if changed:
+        focus = strategy + EDITED_SUFFIX
+        original = spec.strategy(strategy)
+        edited = Strategy(
+            focus,
+            f"{strategy} with the dashboard's levers",
+            {**original.overrides, **changed},
+            scenario,
+        )
+        spec = dataclasses.replace(spec, strategies=(*spec.strategies, edited))
+    n = default_workers() if workers is None else workers
+    return RunRequest(spec, strategy, focus, scenario, scale, max(1, n))
+
+
+@dataclass
+class RunResult:
+    """What the page shows after a run (computed in the run's process).
+
+    Attributes:
+        strategy: the file's strategy the controls edited.
+        focus: the strategy shown against the reference (``strategy`` or its edited copy).
+        reference: the reference strategy.
+        seed: the root seed (and the edited scenario's ``sim.seed``).
+        scale: the run size.
+        scenario: the edited scenario as run (what "Save as scenario" writes).
+        seed_kpis: KPIs of the edited scenario on its seed: what ``run.py run`` prints.
+        summary: the engine's robust summary: per strategy and KPI, median and 10–90% band,
+            the paired difference from the reference, P(beats the reference) and P(best) with
+            95% intervals, regret (:func:`model.verdict.robust_summary`).
+        rank_by: the KPI the verdict ranks by.
+        verdict: the verdict in words (:func:`model.verdict.describe_verdict`).
+        conditions: "what would have to be true", one sentence per pair (empty without draws).
+        drawn: the parameters drawn: key, label, low, high, log, source.
+        stated: the uncertain parameters stated rather than drawn: key, value, where.
+        draws, replicates: draws of the market (1: noise only) and replicates per draw.
+        uncertainty: whether the market was drawn.
+        series: per daily metric and strategy (focus, reference), a day × cell table.
+        kpis: the KPIs in the results table, in order.
+        elapsed_s: wall time of the runs.
+        n_runs: runs done (the seed run included).
+        n_failed: runs that raised or were lost (the others still count).
+    """
+
+    strategy: str
+    focus: str
+    reference: str
+    seed: int
+    scale: float
+    scenario: Scenario
+    seed_kpis: dict[str, Any]
+    summary: pd.DataFrame
+    rank_by: str
+    verdict: list[str]
+    conditions: list[str]
+    drawn: list[dict[str, Any]]
+    stated: list[dict[str, Any]]
+    draws: int
+    replicates: int
+    uncertainty: bool
+    series: dict[str, dict[str, pd.DataFrame]]
+    kpis: tuple[str, ...]
+    elapsed_s: float
+    n_runs: int = 0
+    n_failed: int = 0
+
+    @property
+    def strategies(self) -> list[str]:
+        """The strategies compared, in order."""
+        return list(dict.fromkeys(self.summary["strategy"]))
 
 
 def execute(request: RunRequest, report: Callable[[int, int], None] | None = None) -> RunResult:
-    """Run the seed run and both strategies' replicates; summarise them.
+    """Run the seed run and the comparison; compute the verdict.
 
     Args:
         request: from :func:`prepare_run`.
@@ -469,53 +567,51 @@ def execute(request: RunRequest, report: Callable[[int, int], None] | None = Non
     total = request.n_runs
     seed = request.scenario.sim.seed
     seed_kpis = simulate(request.scenario, seed=seed).summary()
+    done = [1]
     if report:
         report(1, total)
-    tasks = [
-        RunTask(label, i, seed, scenario)
-        for i in range(request.replicates)
-        for label, scenario in (
-            (EDITED, request.scenario),
-            (REFERENCE, request.reference_scenario),
-        )
-    ]
-    rows, daily = [], {}
-    for done, task in enumerate(tasks, start=2):
-        record = run_task(task)
-        rows.append({"strategy": task.label, "replicate": task.replicate, **record.kpis})
-        daily[(task.label, task.replicate)] = record.daily
+
+    def one_more() -> None:  # a resubmitted run (a worker died) ends twice: cap at the total
+        done[0] = min(done[0] + 1, total)
         if report:
-            report(done, total)
-    kpis = pd.DataFrame(rows)
-    shown = tuple(k for k, _, _ in HEADLINE_KPIS if k in kpis.columns and k in DIRECTIONS)
-    for k in shown:
-        kpis[k] = pd.to_numeric(kpis[k], errors="coerce").astype(float)
-    summary = summarise(kpis, REFERENCE, shown, strategies=[EDITED, REFERENCE])
+            report(done[0], total)
+
+    workers = min(request.workers, total - 1)
+    with ReportingExecutor(workers, one_more) as executor:
+        result = run_comparison(request.spec, executor=executor)
+    spec = request.spec
+    summary = result.summary()
+    conditions = result.conditions()
+    provenance = result.provenance()
+    drawn = [{**d, "label": formatting.param_label(d["key"])} for d in provenance["drawn"]]
+    shown = tuple(k for k in SHOWN_KPIS if k in result.kpis.columns)
+    pair = (request.focus, spec.reference)
     series = {
-        metric: {
-            label: pd.DataFrame(
-                {
-                    rep: frame.set_index("day")[metric]
-                    for (lab, rep), frame in daily.items()
-                    if lab == label
-                }
-            )
-            for label in (EDITED, REFERENCE)
-        }
+        metric: {name: frame for name, frame in result.series(metric).items() if name in pair}
         for metric in (*DOMAIN_SERIES, CONTRIBUTION_SERIES)
     }
     return RunResult(
         strategy=request.strategy,
-        reference=request.reference,
+        focus=request.focus,
+        reference=spec.reference,
         seed=seed,
+        scale=request.scale,
         scenario=request.scenario,
         seed_kpis=seed_kpis,
         summary=summary,
+        rank_by=spec.rank_by,
+        verdict=result.verdict(),
+        conditions=conditions.sentences() if conditions is not None else [],
+        drawn=drawn,
+        stated=provenance["stated"],
+        draws=spec.draws,
+        replicates=spec.replicates,
+        uncertainty=spec.uncertainty.enabled,
         series=series,
         kpis=shown,
         elapsed_s=time.perf_counter() - start,
-        n_runs=total,
-        replicates=request.replicates,
+        n_runs=total,  # all ran (a pool's last count may trail its result by a moment)
+        n_failed=len(result.failures),
     )
 
 
@@ -523,24 +619,18 @@ def execute(request: RunRequest, report: Callable[[int, int], None] | None = Non
 
 
 def kpi_label(kpi: str) -> str:
-    """The page's name for a KPI."""
-    return {k: label for k, label, _ in HEADLINE_KPIS}.get(kpi, kpi)
+    """The KPI registry's label."""
+    return formatting.kpi_label(kpi) if kpi in KPIS else kpi
 
 
-def format_kpi(kpi: str, value: Any) -> str:
-    """A KPI value as the page shows it: ``¥1,234,567``, ``12.3%``, ``1.23``, ``4,567``."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    kind = {k: fmt for k, _, fmt in HEADLINE_KPIS}.get(kpi, "ratio")
-    value = float(value)
-    if kind == "money":
-        sign = "−" if value < 0 else ""
-        return f"{sign}¥{abs(value):,.0f}"
-    if kind == "share":
-        return f"{100 * value:.1f}%"
-    if kind == "count":
-        return f"{value:,.0f}"
-    return f"{value:.3f}".replace("-", "−")
+NA = formatting.NA
+NA_LEGEND = formatting.NA_LEGEND
+percent = formatting.percent
+
+
+def format_kpi(kpi: str, value: Any, *, diff: bool = False) -> str:
+    """A KPI value (or a paired difference) in its unit, as every other surface shows it."""
+    return formatting.format_kpi(kpi, value, diff=diff)
 
 
 # --- saving ----------------------------------------------------------------------------------

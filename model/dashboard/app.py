@@ -16,6 +16,7 @@ from typing import Any
 from bokeh.layouts import column, row
 from bokeh.models import (
     Button,
+    Checkbox,
     ColumnDataSource,
     Div,
     NumericInput,
@@ -38,6 +39,9 @@ th, td { padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f4f4f4; }
 td.selected, th.selected { background: #e8f0fe; }
+tr.minimax td { font-weight: 600; }
+ul.verdict { margin: 2px 0 6px 0; padding-left: 18px; }
+details { margin: 4px 0; }
 .muted { color: #666; font-size: 12px; }
 .error { color: #b00020; white-space: pre-wrap; }
 .ok { color: #1b5e20; }
@@ -52,12 +56,18 @@ class Dashboard:
         study: the file the dashboard was opened on (``adapter.load_study``).
         doc: the Bokeh document of the tab; None in tests (call :meth:`poll` yourself).
         save_folder: where "Save as scenario" proposes to write.
+        workers: processes a run's simulations go to (None: every core).
     """
 
     def __init__(
-        self, study: adapter.Study, doc: Any = None, save_folder: str | Path = "out/dashboard"
+        self,
+        study: adapter.Study,
+        doc: Any = None,
+        save_folder: str | Path = "out/dashboard",
+        workers: int | None = None,
     ):
         self.study = study
+        self.workers = workers
         self.doc = doc
         self.save_folder = Path(save_folder)
         self.job: Job | None = None
@@ -81,25 +91,49 @@ class Dashboard:
         self.levers: list[adapter.Lever] = []
 
         self.size_select = Select(title="Run size", width=320, css_classes=["run-size"])
+        self.size_note = Div(
+            text="<div class='muted'>A faithful miniature (<code>market.scale</code>, as "
+            "<code>run.py run/compare --scale</code>): people, ad budgets, daily caps, staff "
+            "capacities and fixed costs shrink together, so per-person KPIs (ROI, repurchase, "
+            "shares) match the full market within noise; ¥ and people totals are the "
+            "miniature's own (about that fraction of the full market's).</div>",
+            stylesheets=[CSS],
+            width=320,
+        )
+        self.draw_toggle = Checkbox(
+            label="Draw the uncertain market (plausible ranges of run.py params)",
+            active=True,
+            width=320,
+            css_classes=["draw-toggle"],
+        )
+        self.draw_toggle.on_change("active", lambda attr, old, new: self._toggle_draws(new))
+        self.draws_input = Spinner(
+            title="Draws",
+            low=2,
+            high=adapter.MAX_DRAWS,
+            step=1,
+            value=adapter.DEFAULT_DRAWS,
+            width=100,
+            css_classes=["draws"],
+        )
         self.replicates_input = Spinner(
-            title="Replicates",
+            title="Replicates per draw",
             low=1,
             high=adapter.MAX_REPLICATES,
             step=1,
             value=adapter.DEFAULT_REPLICATES,
-            width=155,
+            width=120,
             css_classes=["replicates"],
         )
         self.seed_input = NumericInput(
-            title="Seed", mode="int", low=0, value=study.seed, width=155, css_classes=["seed"]
+            title="Seed", mode="int", low=0, value=study.seed, width=90, css_classes=["seed"]
         )
-        self.size_note = Div(
-            text="<div class='muted'>Quick sizes scale the market, the initial base, the ad budget "
-            "and the platforms' daily caps together. Staff capacities and the fixed private-domain "
-            "costs are not scaled yet, so private modes look worse in a miniature than at full "
-            "size; check a verdict at full size.</div>",
-            stylesheets=[CSS],
+        self.others_toggle = Checkbox(
+            label="With the file's other strategies (for P(best) and regret)",
+            active=True,
+            visible=study.kind == "comparison" and len(study.names) > 2,
             width=320,
+            css_classes=["others-toggle"],
         )
         self.run_button = Button(
             label="Run", button_type="primary", width=100, css_classes=["run-button"]
@@ -121,8 +155,8 @@ class Dashboard:
         self.save_status = Div(css_classes=["save-status"], stylesheets=[CSS], width=320)
 
         self.results_div = Div(
-            text="<p class='muted'>Press Run to simulate the edited strategy and the "
-            "reference.</p>",
+            text="<p class='muted'>Press Run to compare the edited strategy with the file's "
+            "strategies and the reference.</p>",
             css_classes=["results"],
             stylesheets=[CSS],
             min_width=640,
@@ -144,7 +178,9 @@ class Dashboard:
             self.lever_box,
             self.size_select,
             self.size_note,
-            row(self.replicates_input, self.seed_input),
+            self.draw_toggle,
+            row(self.draws_input, self.replicates_input, self.seed_input),
+            self.others_toggle,
             row(self.run_button, self.cancel_button, self.reset_button),
             self.status,
             self.save_path,
@@ -152,8 +188,14 @@ class Dashboard:
             self.save_status,
             width=340,
         )
+        self.verdict_div = Div(
+            css_classes=["verdict"], stylesheets=[CSS], min_width=640, sizing_mode="stretch_width"
+        )
         right = column(
-            self.strategies_div, self.results_div, row(self.domains_plot, self.contribution_plot)
+            self.strategies_div,
+            self.results_div,
+            self.verdict_div,
+            row(self.domains_plot, self.contribution_plot),
         )
         self.layout = column(header, row(left, right), css_classes=["dashboard"])
         self.select_strategy(first)
@@ -186,6 +228,15 @@ class Dashboard:
         """The controls' current values by dotted key."""
         return {key: widget.value for key, widget in self.controls.items()}
 
+    def _toggle_draws(self, on: bool) -> None:
+        """Draws on or off; the replicates' default follows (the same number of runs)."""
+        self.draws_input.disabled = not on
+        if on and self.replicates_input.value == adapter.DEFAULT_NOISE_REPLICATES:
+            self.replicates_input.value = adapter.DEFAULT_REPLICATES
+        elif not on and self.replicates_input.value == adapter.DEFAULT_REPLICATES:
+            self.replicates_input.value = adapter.DEFAULT_NOISE_REPLICATES
+        self.replicates_input.title = "Replicates per draw" if on else "Replicates"
+
     @property
     def scale(self) -> float:
         """The chosen run size as a fraction of the file's market."""
@@ -204,7 +255,10 @@ class Dashboard:
                 self.values(),
                 scale=self.scale,
                 seed=_as_int(self.seed_input.value),
+                draws=_as_int(self.draws_input.value) if self.draw_toggle.active else 0,
                 replicates=_as_int(self.replicates_input.value),
+                others=self.others_toggle.active,
+                workers=self.workers,
             )
         except InputError as err:
             self._message(self.status, str(err), "error", state="invalid")
@@ -260,13 +314,15 @@ class Dashboard:
         """Render a finished run: the KPI table against the reference and both plots."""
         self.result = result
         self.results_div.text = _results_table(result)
+        self.verdict_div.text = _verdict_html(result)
         self.domains_source.data = _domains_data(result)
         self.contribution_source.data = _contribution_data(result)
         took = self.click_to_results_s
         took_text = f" in {took:.1f} s" if took is not None else ""
         self._message(
             self.status,
-            f"Done: {result.n_runs} runs{took_text} (simulation {result.elapsed_s:.1f} s).",
+            f"Done: {result.n_runs} runs{took_text} (simulation {result.elapsed_s:.1f} s)"
+            + (f"; {result.n_failed} failed and are left out." if result.n_failed else "."),
             "ok",
             state=DONE,
         )
@@ -390,51 +446,155 @@ def _band(row, prefix: str = "") -> tuple[float, float, float]:
     return (row[f"{prefix}median"], row[f"{prefix}p10"], row[f"{prefix}p90"])
 
 
+def _interval(row, name: str) -> str:
+    """``P [low–high]`` of a share with its 95% interval."""
+    p, lo, hi = row[name], row[f"{name}_low"], row[f"{name}_high"]
+    if p != p:
+        return adapter.NA
+    return (
+        f"{adapter.percent(p)}<br><span class='muted'>{adapter.percent(lo)}–"
+        f"{adapter.percent(hi)}</span>"
+    )
+
+
+def _what_ran(result: adapter.RunResult) -> str:
+    people = result.scenario.market.size * result.scale
+    size = "full size" if result.scale == 1 else f"1/{round(1 / result.scale)} of the market"
+    if result.uncertainty:
+        market = (
+            f"{result.draws} draws of {len(result.drawn)} uncertain market parameters (Latin "
+            f"hypercube over their plausible ranges) × {result.replicates} replicate"
+            f"{'s' if result.replicates != 1 else ''} per draw"
+        )
+    else:
+        market = f"the base market only (no draws) × {result.replicates} replicates: noise only"
+    return (
+        f"{round(people):,} people ({size}) × {result.scenario.sim.days} days; {market}; every "
+        f"strategy on the same draws and seeds (root seed {result.seed})"
+    )
+
+
 def _results_table(result: adapter.RunResult) -> str:
     """KPI rows: this seed's run, the strategy's and the reference's bands, the difference."""
     summary = result.summary.set_index(["strategy", "metric"])
     f = adapter.format_kpi
     rows = []
     for kpi in result.kpis:
-        own = summary.loc[(adapter.EDITED, kpi)]
-        ref = summary.loc[(adapter.REFERENCE, kpi)]
+        own = summary.loc[(result.focus, kpi)]
+        ref = summary.loc[(result.reference, kpi)]
         seed_value = result.seed_kpis.get(kpi)
         m, lo, hi = _band(own)
         rm, rlo, rhi = _band(ref)
         dm, dlo, dhi = _band(own, "diff_vs_reference_")
-        p = own["p_beats_reference"]
+        beats = (
+            _interval(own, "p_beats_reference")
+            if result.focus != result.reference
+            else "(reference)"
+        )
         rows.append(
             f"<tr data-kpi='{kpi}'><td>{html.escape(adapter.kpi_label(kpi))}</td>"
             f"<td class='seed-value' data-value='{_raw(seed_value)}'>{f(kpi, seed_value)}</td>"
             f"<td>{f(kpi, m)}<br><span class='muted'>{f(kpi, lo)} … {f(kpi, hi)}</span></td>"
             f"<td>{f(kpi, rm)}<br><span class='muted'>{f(kpi, rlo)} … {f(kpi, rhi)}</span></td>"
-            f"<td>{_signed(f(kpi, dm))}<br><span class='muted'>{_signed(f(kpi, dlo))} … "
-            f"{_signed(f(kpi, dhi))}</span></td>"
-            f"<td>{'n/a' if p != p else f'{100 * p:.0f}%'}</td></tr>"
+            f"<td>{f(kpi, dm, diff=True)}<br><span class='muted'>{f(kpi, dlo, diff=True)} … "
+            f"{f(kpi, dhi, diff=True)}</span></td>"
+            f"<td class='p-beats'>{beats}</td></tr>"
         )
     band = "<br><span class='muted'>median, 10–90%</span>"
     head = (
-        f"<tr><th>KPI</th><th>this seed ({result.seed})</th>"
-        f"<th>{html.escape(result.strategy)} (edited){band}</th>"
+        f"<tr><th>KPI</th><th>this seed ({result.seed})<br><span class='muted'>base market"
+        f"</span></th>"
+        f"<th>{html.escape(result.focus)}{band}</th>"
         f"<th>{html.escape(result.reference)} (reference){band}</th>"
         f"<th>difference<br><span class='muted'>paired, 10–90%</span></th>"
-        f"<th>P(better than<br>reference)</th></tr>"
+        f"<th>P(better than<br>reference)<br><span class='muted'>95% interval</span></th></tr>"
     )
-    people = result.scenario.market.size
     return (
-        f"<b>Results</b> <span class='muted'>{people:,} people × {result.scenario.sim.days} days; "
-        f"{result.replicates} replicates per strategy on common random numbers; "
-        f"'this seed' = <code>python run.py run</code> on the saved scenario.</span>"
+        f"<b>Results: {html.escape(result.focus)} against {html.escape(result.reference)}</b> "
+        f"<div class='muted'>{html.escape(_what_ran(result))}. Bands and P over cells (draw × "
+        f"replicate); 'this seed' = <code>python run.py run</code> on the saved scenario. "
+        f"{adapter.NA_LEGEND}.</div>"
         f"<table class='kpis'>{head}{''.join(rows)}</table>"
+    )
+
+
+def _verdict_html(result: adapter.RunResult) -> str:
+    """The verdict: per strategy P(best), P(beats), regret, minimax; words; conditions; draws."""
+    kpi = result.rank_by
+    f = adapter.format_kpi
+    rows = result.summary[result.summary["metric"] == kpi]
+    ascending = rows["direction"].iloc[0] == "lower"
+    rows = rows.sort_values("median", ascending=ascending, na_position="last", kind="stable")
+    body = []
+    for _, r in rows.iterrows():
+        name = r["strategy"]
+        minimax = bool(r["minimax_regret"])
+        beats = _interval(r, "p_beats_reference") if name != result.reference else "reference"
+        body.append(
+            f"<tr data-strategy='{html.escape(name)}' class='{'minimax' if minimax else ''}'>"
+            f"<td>{html.escape(name)}</td>"
+            f"<td>{f(kpi, r['median'])}<br><span class='muted'>{f(kpi, r['p10'])} … "
+            f"{f(kpi, r['p90'])}</span></td>"
+            f"<td class='p-best' data-value='{r['p_best']!r}'>{_interval(r, 'p_best')}</td>"
+            f"<td>{beats}</td>"
+            f"<td>{f(kpi, r['regret_mean'])}</td><td>{f(kpi, r['regret_p90'])}</td>"
+            f"<td>{'✓ minimax' if minimax else ''}</td></tr>"
+        )
+    head = (
+        f"<tr><th>strategy</th><th>{html.escape(adapter.kpi_label(kpi))}<br>"
+        f"<span class='muted'>median, 10–90%</span></th>"
+        f"<th>P(best)<br><span class='muted'>95% interval</span></th>"
+        f"<th>P(beats {html.escape(result.reference)})<br><span class='muted'>95% interval"
+        f"</span></th><th>expected<br>regret</th><th>90th-percentile<br>regret</th>"
+        f"<th>minimax<br>regret</th></tr>"
+    )
+    words = "".join(f"<li>{html.escape(s)}</li>" for s in result.verdict)
+    parts = [
+        f"<b>Verdict on {html.escape(adapter.kpi_label(kpi))}</b> <span class='muted'>(the "
+        "ranking KPI; regret = what choosing a strategy costs against the best strategy of the "
+        "same market, on each draw's mean)</span>",
+        f"<table class='ranking'>{head}{''.join(body)}</table>",
+        f"<ul class='verdict'>{words}</ul>",
+    ]
+    if result.conditions:
+        items = "".join(f"<li>{html.escape(s)}</li>" for s in result.conditions)
+        parts.append(
+            "<b>What would have to be true</b> <span class='muted'>(where each verdict flips "
+            f"over the drawn parameters, by PRIM)</span><ul class='conditions'>{items}</ul>"
+        )
+    parts.append(_drawn_html(result))
+    return "".join(parts)
+
+
+def _drawn_html(result: adapter.RunResult) -> str:
+    """What was drawn, from where, and what was stated instead (a collapsible table)."""
+    if not result.uncertainty:
+        return (
+            "<div class='muted drawn'>Nothing was drawn: every strategy ran on the base market "
+            "as the file states it; the P values measure simulation noise only.</div>"
+        )
+    rows = "".join(
+        f"<tr><td>{html.escape(d['label'])}<br><span class='muted'>{html.escape(d['key'])}"
+        f"</span></td><td>{d['low']:g} – {d['high']:g}{' (log)' if d['log'] else ''}</td>"
+        f"<td style='text-align:left'>{html.escape(d['source'])}</td></tr>"
+        for d in result.drawn
+    )
+    stated = ", ".join(
+        f"{s['key']} = {s['value']} ({s['where']})" for s in result.stated if s["key"]
+    )
+    stated_text = (
+        f"<div class='muted'>Stated, not drawn: {html.escape(stated)}</div>" if stated else ""
+    )
+    return (
+        f"<details class='drawn'><summary>What was drawn: {len(result.drawn)} parameters, "
+        f"{result.draws} draws (Latin hypercube, seeded from the root seed)</summary>"
+        f"<table><tr><th>parameter</th><th>range</th><th>source</th></tr>{rows}</table>"
+        f"{stated_text}</details>"
     )
 
 
 def _raw(value: Any) -> str:
     return "" if value is None else repr(value)
-
-
-def _signed(text: str) -> str:
-    return text if text.startswith(("−", "n/a")) or text.strip("0.,¥%") == "" else "+" + text
 
 
 def _empty_domains() -> dict[str, list]:
@@ -450,17 +610,17 @@ def _empty_contribution() -> dict[str, list]:
 
 
 def _domains_data(result: adapter.RunResult) -> dict[str, list]:
-    first = result.series[adapter.DOMAIN_SERIES[0]][adapter.EDITED]
+    first = result.series[adapter.DOMAIN_SERIES[0]][result.focus]
     data: dict[str, list] = {"day": list(first.index)}
     for metric in adapter.DOMAIN_SERIES:
-        data[metric] = list(result.series[metric][adapter.EDITED].median(axis=1))
-        data[metric + "_ref"] = list(result.series[metric][adapter.REFERENCE].median(axis=1))
+        data[metric] = list(result.series[metric][result.focus].median(axis=1))
+        data[metric + "_ref"] = list(result.series[metric][result.reference].median(axis=1))
     return data
 
 
 def _contribution_data(result: adapter.RunResult) -> dict[str, list]:
-    own = result.series[adapter.CONTRIBUTION_SERIES][adapter.EDITED]
-    ref = result.series[adapter.CONTRIBUTION_SERIES][adapter.REFERENCE]
+    own = result.series[adapter.CONTRIBUTION_SERIES][result.focus]
+    ref = result.series[adapter.CONTRIBUTION_SERIES][result.reference]
     return {
         "day": list(own.index),
         "median": list(own.median(axis=1)),
@@ -520,7 +680,7 @@ def _contribution_figure(source: ColumnDataSource):
         legend_label="reference",
     )
     fig.varea("day", "p10", "p90", source=source, color="#2ca02c", alpha=0.25)
-    fig.line("day", "median", source=source, color="#2ca02c", line_width=2, legend_label="edited")
+    fig.line("day", "median", source=source, color="#2ca02c", line_width=2, legend_label="strategy")
     fig.legend.location = "top_left"
     fig.yaxis.formatter.use_scientific = False
     return fig

@@ -34,6 +34,7 @@ def make_server(
     *,
     port: int = 0,
     save_folder: str | Path = "out/dashboard",
+    workers: int | None = None,
 ) -> Server:
     """A Bokeh server for the study on 127.0.0.1 (not started: call ``start()``).
 
@@ -41,12 +42,13 @@ def make_server(
         study: the validated file (``adapter.load_study``).
         port: the TCP port; 0 picks a free one.
         save_folder: where "Save as scenario" proposes to write.
+        workers: processes each run's simulations go to (None: every core).
     """
     settings.resources.set_value("server")  # BokehJS from this machine, never a CDN
     port = port or free_port()
 
     def build(doc) -> None:  # once per browser tab: its own page, controls and runs
-        Dashboard(study, doc=doc, save_folder=save_folder)
+        Dashboard(study, doc=doc, save_folder=save_folder, workers=workers)
 
     jobs.warm_up()  # the model is imported once, before the first click
     return Server(
@@ -59,10 +61,14 @@ def make_server(
 
 
 def serve(
-    study: adapter.Study, *, port: int = 0, save_folder: str | Path = "out/dashboard"
+    study: adapter.Study,
+    *,
+    port: int = 0,
+    save_folder: str | Path = "out/dashboard",
+    workers: int | None = None,
 ) -> None:
     """Start the server, print its address and serve until Ctrl-C."""
-    server = make_server(study, port=port, save_folder=save_folder)
+    server = make_server(study, port=port, save_folder=save_folder, workers=workers)
     server.start()
     # Ctrl-C (or SIGTERM) stops the loop between callbacks, rather than raising
     # KeyboardInterrupt inside whatever request is being served (which tornado would re-raise
