@@ -392,6 +392,8 @@ def describe_verdict(summary: pd.DataFrame, metric: str) -> list[str]:
     if rows.empty:
         raise ValueError(f"the summary has no rows for {metric!r}")
     label = kpi_label(metric)
+    # "Value created" mid-sentence reads "value created"; an acronym ("ROI") keeps its capitals.
+    in_sentence = label[0].lower() + label[1:] if label[1:2].islower() else label
     direction = rows["direction"].iloc[0]
     if direction not in ("higher", "lower"):
         return [f"{label} is descriptive (neither direction is better): no verdict."]
@@ -405,8 +407,8 @@ def describe_verdict(summary: pd.DataFrame, metric: str) -> list[str]:
     p_best = f"{percent(best['p_best'])} [{percent(best['p_best_low'])}–"
     p_best += f"{percent(best['p_best_high'])}]"
     out = [
-        f"By median {label}, {best['strategy']} is best ({median}); it is the best strategy in "
-        f"{p_best} of cells."
+        f"By median {in_sentence}, {best['strategy']} is best ({median}); it is the best "
+        f"strategy in {p_best} of cells."
     ]
     if chosen.empty:
         out.append("No regret could be computed (no draw where every strategy is defined).")
