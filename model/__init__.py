@@ -10,6 +10,9 @@ Notebook use::
     cal = calibrate("scenarios/baseline.toml", "monthly.csv", out="out/cal")
     fc = forecast("scenarios/baseline.toml", posterior=cal, months=12)
     fc.summary(); fc.plot(); fc.write("out/forecast")
+
+    from model import fit_order_export
+    fit = fit_order_export("orders.csv", "2026-06-30", holdout_end="2026-09-30")
 """
 
 import importlib
@@ -35,6 +38,7 @@ _EXPORTS = {
     "load_scenario": "model.scenario",
     "calibrate": "model.calibration.calibrating",
     "forecast": "model.calibration.forecasting",
+    "fit_order_export": "model.fitting.order_log",
     "load_sweep": "model.sweep",
     "run_comparison": "model.compare",
     "simulate": "model.api",

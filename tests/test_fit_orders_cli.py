@@ -238,6 +238,18 @@ def test_good_file_writes_all_outputs(good_fit):
     assert (out / "backtest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_library_call_gives_what_the_command_writes(good_fit, tmp_path):
+    """fit_order_export + write_fit_outputs (a notebook's calls) write the command's files."""
+    from model.fitting.order_log import fit_order_export, write_fit_outputs
+
+    _, out = good_fit
+    result = fit_order_export(GOOD, CAL_END, HOLDOUT_END)
+    assert result.warnings == [] and result.record["n_customers"] == 600
+    write_fit_outputs(tmp_path, result)
+    for name in ("fit.json", "summary.csv", "backtest_by_frequency.csv"):
+        assert (tmp_path / name).read_text() == (out / name).read_text(), name
+
+
 def test_fit_json_content(good_fit):
     """fit.json has parameters with standard errors and a consistent holdout."""
     _, out = good_fit

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
 from model.commands.options import add_overwrite_argument
-from model.errors import InputError
 from model.outputs import claim_output_dir, publish
 
 DEFAULT_OUT = "out/fit"
@@ -69,159 +67,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read, fit, backtest and write; every output appears only if all steps succeed."""
+    """Fit the export and write its outputs; every output appears only if all steps succeed."""
     # Imported here so `run.py --help` stays fast.
     import pandas as pd
 
-    from model.fitting.bgnbd import HOMOGENEOUS_P
-    from model.fitting.orders import (
-        OrderColumns,
-        parse_cli_date,
-        read_orders,
-        rfm_summary,
-        to_transactions,
-    )
-    from model.fitting.pipeline import fit_order_log
-    from model.fitting.report import (
-        fit_record,
-        plot_backtest,
-        write_by_frequency,
-        write_fit_json,
-        write_fragment,
-        write_summary,
-        write_two_state_fragment,
-    )
+    from model.fitting.order_log import fit_order_export, write_fit_outputs
+    from model.fitting.orders import OrderColumns
 
-    cal_end = parse_cli_date(args.calibration_end, "--calibration-end")
-    hold_end = parse_cli_date(args.holdout_end, "--holdout-end") if args.holdout_end else None
-    if hold_end is not None and hold_end <= cal_end:
-        raise InputError(
-            f"--holdout-end {args.holdout_end}: must be after --calibration-end "
-            f"{args.calibration_end}"
-        )
-    columns = OrderColumns(args.customer_col, args.date_col, args.amount_col)
     claim = claim_output_dir(args.out, "fit-orders", overwrite=args.overwrite, inputs=[args.orders])
-    orders = read_orders(args.orders, columns, date_format=args.date_format)
-    if not orders.attrs["encoding"].startswith("UTF-8") or orders.attrs["delimiter"] != "comma":
-        print(
-            f"note: read {args.orders} as {orders.attrs['encoding']}, "
-            f"{orders.attrs['delimiter']}-separated"
-        )
-    tx = to_transactions(orders)
-
-    first_day, last_day = tx["date"].min(), tx["date"].max()
-    if cal_end < first_day:
-        raise InputError(
-            f"--calibration-end {args.calibration_end}: before the first order "
-            f"({first_day.date()}); choose a date between {first_day.date()} and "
-            f"{last_day.date()}",
-            file=args.orders,
-        )
-    summary = rfm_summary(tx, cal_end, hold_end, args.time_unit)
-    if (summary["frequency"] > 0).sum() < 2:
-        raise InputError(
-            f"fewer than 2 customers bought again by --calibration-end {args.calibration_end}; "
-            "BG/NBD and Gamma-Gamma need repeat purchases: choose a later calibration end or a "
-            "longer export",
-            file=args.orders,
-        )
-    if hold_end is not None and hold_end > last_day:
-        print(
-            f"warning: --holdout-end {hold_end.date()} is after the last order "
-            f"({last_day.date()}); the holdout's actual count may be incomplete",
-            file=sys.stderr,
-        )
-
-    given = _read_calendar(args.calendar) if args.calendar else None
-    try:
-        fit = fit_order_log(tx, summary, cal_end, hold_end, args.time_unit, args.seasonality, given)
-    except ValueError as err:  # Gamma-Gamma: too few customers with repeat spend
-        raise InputError(
-            f"{err} worth more than 0 by --calibration-end {args.calibration_end}; choose a later "
-            "calibration end, or check that --amount-col holds the order values",
-            file=args.orders,
-        ) from None
-    record = fit_record(
-        source=str(args.orders),
+    result = fit_order_export(
+        args.orders,
+        args.calibration_end,
+        args.holdout_end,
         time_unit=args.time_unit,
-        calibration_end=cal_end,
-        holdout_end=hold_end,
-        fit=fit,
-        date_format=orders.attrs["date_format"],
-        n_orders=len(orders),
-        n_transactions=len(tx),
+        columns=OrderColumns(args.customer_col, args.date_col, args.amount_col),
+        date_format=args.date_format,
+        seasonality=args.seasonality,
+        calendar_file=args.calendar,
     )
-
-    bg = fit.bgnbd
-    if bg.params_["a"] + bg.params_["b"] > HOMOGENEOUS_P:
-        print(
-            "note: BG/NBD a and b ran to the boundary: dropout looks the same for every "
-            f"customer (p = {bg.params_['a'] / (bg.params_['a'] + bg.params_['b']):.3g}); "
-            "see the NOTE in fitted_behaviour.toml"
-        )
-    weak = not_identified(record)
-    if weak:
-        shown = ", ".join(f"{name} = {value:.3g}" for name, value in weak.items())
-        print(
-            f"warning: too little data for a stable fit: {record['n_customers']} customers, "
-            f"{record['n_repeat_customers']} of them with repeat purchases by "
-            f"--calibration-end; {shown} "
-            + ("is" if len(weak) == 1 else "are")
-            + " not pinned down (standard error undefined or larger than the value). Treat "
-            "the fitted fragments as placeholders: fit a longer export or more customers",
-            file=sys.stderr,
-        )
+    for note in result.notes:
+        print(f"note: {note}")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     with publish(claim) as out:
-        write_fit_json(out, record)
-        write_fragment(out, record)
-        write_two_state_fragment(out, record, (last_day + pd.Timedelta(days=1)).date())
-        write_summary(out, summary.assign(p_active_two_state=fit.p_active))
-        if fit.holdout is not None:
-            write_by_frequency(out, fit.holdout)
-            plot_backtest(out, fit.tracking, fit.holdout, cal_end)
-
-    _print_report(args, record, fit.holdout, pd)
+        write_fit_outputs(out, result)
+    _print_report(args, result.record, result.fit.holdout, pd)
     return 0
-
-
-#: The fitted values a scenario takes whose precision says whether the data sufficed: BG/NBD's
-#: purchase-rate heterogeneity (r, alpha) and Gamma-Gamma's spread of spend (q). Its p and gamma
-#: are left out: only their ratio is well determined even on hundreds of customers.
-IDENTIFIED = {"bgnbd": ("r", "alpha"), "gamma_gamma": ("q",)}
-
-
-def not_identified(record: dict) -> dict[str, float]:
-    """Fitted values whose standard error is undefined or larger than the value itself.
-
-    Two customers, for example, give BG/NBD r = 1e7 with no standard error: the data cannot
-    tell the spread of purchase rates, and the optimiser wanders off to the boundary.
-    """
-    weak = {}
-    for model, names in IDENTIFIED.items():
-        for name in names:
-            value, se = record[model][name], record[model]["se"][name]
-            if se is None or not math.isfinite(se) or se > abs(value):
-                weak[name] = value
-    return weak
-
-
-def _read_calendar(path: str):
-    """The [calendar] profile of a TOML file (scenario or fragment)."""
-    import tomllib
-
-    from model.fitting.calendar import SeasonalProfile
-
-    try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError as err:
-        raise InputError("--calendar: no such file", file=path) from err
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"--calendar: not valid TOML ({err})", file=path) from err
-    table = raw.get("calendar")
-    if not isinstance(table, dict):
-        raise InputError("--calendar: the file has no [calendar] table", file=path)
-    return SeasonalProfile.from_table(table, path)
 
 
 def _print_report(args, record, holdout, pd) -> None:
