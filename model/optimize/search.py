@@ -167,8 +167,9 @@ def polish(
 
     Each round evaluates the best point with one numeric parameter moved down or up by its step
     (clipped to the bounds, so a point near a bound tries the bound itself); the best improving
-    move is taken, otherwise every step halves (whole numbers stop at 1). Stops when the budget
-    is spent or no step is left. Deterministic: the rounds depend only on the scores.
+    move is taken and its step doubled, otherwise every step halves (whole numbers stop at 1).
+    Stops when the budget is spent or no step is left. Deterministic: the rounds depend only on
+    the scores.
     """
     from optuna.distributions import FloatDistribution, IntDistribution
 
@@ -182,14 +183,13 @@ def polish(
     steps: dict[str, float] = {}
     for name, d in distributions.items():
         if isinstance(d, FloatDistribution):
-            width = math.log(d.high / d.low) if d.log else d.high - d.low
-            steps[name] = FIRST_STEP * width
+            steps[name] = FIRST_STEP * _width(d)
         elif isinstance(d, IntDistribution):
-            steps[name] = max(1, round(FIRST_STEP * (d.high - d.low)))
+            steps[name] = max(1, round(FIRST_STEP * _width(d)))
     current, score, used = dict(best.params), best.assessment.score, 0
     seen = {_canonical(current)}
     while used < budget and steps:
-        moves = []
+        moves, names = [], []
         for name, step in steps.items():
             for sign in (-1, 1):
                 moved = {**current, name: _move(distributions[name], current[name], sign * step)}
@@ -197,17 +197,48 @@ def polish(
                 if moved[name] != current[name] and key not in seen:
                     seen.add(key)
                     moves.append(moved)
+                    names.append(name)
         if not moves:
             steps = _halve(steps, distributions)
             continue
         done = run_batch(moves[: budget - used])
         used += len(done)
-        better = [t for t in done if t.assessment.feasible and t.assessment.score > score]
-        if better:
-            top = max(better, key=lambda t: t.assessment.score)
-            current, score = dict(top.params), top.assessment.score
-        else:
+        better = [
+            (t, name)
+            for t, name in zip(done, names, strict=False)
+            if t.assessment.feasible and t.assessment.score > score
+        ]
+        if not better:
             steps = _halve(steps, distributions)
+            continue
+        # The best improving move of each parameter; when several parameters improve, their
+        # moves together are tried too (one more evaluation), as most levers act nearly apart.
+        per_name: dict[str, Trial] = {}
+        for t, name in better:
+            if name not in per_name or t.assessment.score > per_name[name].assessment.score:
+                per_name[name] = t
+        grown, top = max(per_name.items(), key=lambda nt: nt[1].assessment.score)
+        grown = [grown]
+        if len(per_name) > 1 and used < budget:
+            combined = {**current, **{n: t.params[n] for n, t in per_name.items()}}
+            if _canonical(combined) not in seen:
+                seen.add(_canonical(combined))
+                (both,) = run_batch([combined])
+                used += 1
+                if both.assessment.feasible and both.assessment.score > top.assessment.score:
+                    top, grown = both, list(per_name)
+        current, score = dict(top.params), top.assessment.score
+        for name in grown:
+            # A step that paid off is doubled: a long way to a bound takes few rounds.
+            steps[name] = min(2 * steps[name], _width(distributions[name]))
+
+
+def _width(d) -> float:
+    from optuna.distributions import IntDistribution
+
+    if isinstance(d, IntDistribution):
+        return d.high - d.low
+    return math.log(d.high / d.low) if d.log else d.high - d.low
 
 
 def _move(d, x: float, delta: float) -> float:
@@ -231,8 +262,7 @@ def _halve(steps: dict[str, float], distributions: dict[str, Any]) -> dict[str, 
             if step > 1:
                 out[name] = max(1, step // 2)
             continue
-        width = math.log(d.high / d.low) if d.log else d.high - d.low
-        if step / 2 >= 1e-3 * width:
+        if step / 2 >= 1e-3 * _width(d):
             out[name] = step / 2
     return out
 
