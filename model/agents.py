@@ -163,10 +163,15 @@ class PrivateOperationAgent(mesa.Agent):
             self.capacity = cfg.friend_cap_per_account
             initial, self.max_holders = cfg.accounts_initial, cfg.accounts_max
         self.holder_members = np.zeros(0, dtype=np.int64)
-        self.guides: list[GuideAgent] = []
         self._hire(min(initial, self.max_holders), day=0)
         self.group_size = np.zeros(16, dtype=np.int64)
         self.n_groups = 0  # groups ever opened; the last one is the one being filled
+
+    @property
+    def guides(self) -> list[GuideAgent]:
+        """The guides in hiring order (``guide.index``), read from Mesa's agent registry."""
+        guides = self.model.agents_by_type.get(GuideAgent)
+        return guides.to_list() if guides is not None else []
 
     @property
     def n_holders(self) -> int:
@@ -179,7 +184,8 @@ class PrivateOperationAgent(mesa.Agent):
         start = self.n_holders
         self.holder_members = np.concatenate([self.holder_members, np.zeros(n, dtype=np.int64)])
         if self.mode == "guides":
-            self.guides.extend(GuideAgent(self.model, start + i, day) for i in range(n))
+            for i in range(n):
+                GuideAgent(self.model, start + i, day)  # registers itself with the model
 
     def place(self, n: int, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Seat ``n`` joiners: an owner with room (hiring if the rule allows) and a group.
@@ -234,7 +240,7 @@ class PrivateOperationAgent(mesa.Agent):
         if self.mode == "guides":
             per_holder = to_fen(c.guide_salary_per_day_yuan)
             content = 0
-            for guide in self.guides:
+            for guide in self.model.agents_by_type.get(GuideAgent, ()):
                 guide.salary_fen += per_holder
         else:
             per_holder = to_fen(c.account_cost_per_day_yuan)

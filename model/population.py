@@ -2,7 +2,7 @@
 
 Customers are rows, not Python objects (shared/STYLE.md: ~100x faster than one Mesa agent
 each). Every person in the market has a row from day 0, prospects included, with latent traits
-drawn once at creation from the ``population`` stream: the same people, with the same tastes,
+drawn once at creation from the ``traits`` generator: the same people, with the same tastes,
 face every strategy of a comparison (common random numbers).
 """
 
@@ -58,6 +58,9 @@ class Population:
     ltv_365: np.ndarray  # float32
     # Continuous time of the next spontaneous purchase; inf while dormant or not a customer.
     t_next: np.ndarray  # float64
+    # Purchase clocks started so far: the running clock's number is n_clocks - 1, and its
+    # Exp(1) hazard is keyed by (uid, that number) (model/dynamics/clock.py).
+    n_clocks: np.ndarray  # int32
     counts: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
 
     @classmethod
@@ -102,6 +105,7 @@ class Population:
             ltv_180=np.zeros(size, dtype=np.float32),
             ltv_365=np.zeros(size, dtype=np.float32),
             t_next=np.full(size, np.inf),
+            n_clocks=np.zeros(size, dtype=np.int32),
         )
         pop.counts[PROSPECT] = size
         return pop

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import mesa
 import numpy as np
 
+from model import draws
 from model.agents import BrandAgent, PlatformAgent, PrivateOperationAgent
-from model.dynamics import network, outreach
+from model.dynamics import clock, network, outreach
 from model.dynamics.acquisition import bass_daily_probability
-from model.dynamics.curves import exponential_delays, saturating
+from model.dynamics.curves import saturating
 from model.ledger import Ledger, to_fen
 from model.metrics import FLOWS as DAILY_FLOWS
 from model.metrics import MetricRecorder
@@ -24,16 +27,32 @@ from model.population import (
 )
 from model.prospects import ProspectQueue
 from model.scenario.schema import Scenario
-from model.seeds import as_seed_sequence, seed_label, spawn_streams
+from model.seeds import as_seed_sequence, seed_label, spawn_generators, stream_keys
 
 PRIVATE_CHANNEL = -1  # channel code of an order placed in the brand's own mini-program
+
+# Order ids. Every order of a customer has one, and every decision about that order (its value,
+# its channel, dropout after it, the invitations it sends) is drawn at (stream, uid, order id),
+# so the same order gets the same luck under every strategy. A spontaneous purchase is numbered
+# by the purchase clock that fired it (0, 1, 2, ...); a push purchase on day d is PUSH_ORDER + d
+# (at most one push a day); the first order, paid or referred, is FIRST_ORDER.
+PUSH_ORDER = 1 << 32
+FIRST_ORDER = 1 << 40
+
+# Purchases falling due are found among the customers whose clock runs out within this many
+# days, listed by one scan of the market per period and kept up to date as clocks are set,
+# instead of scanning every customer every day (measured: ≈15% of a 1M-customer run).
+LOOKAHEAD_DAYS = 16
 
 
 class PrivateDomainModel(mesa.Model):
     """Customers moving between public platforms and the brand's private domain.
 
-    One step is one day. The daily process order (DESIGN §3) — changing it is a design
-    decision, so it is written here once:
+    One Mesa step is one day: during step ``n`` (Mesa's ``steps`` counts it from 1) the model
+    simulates day ``d = n − 1``, and ``running`` turns False after day ``sim.days − 1``, so
+    ``run_model()`` stops at the horizon. Past it, ``step()`` does nothing but warn (the daily
+    arrays end there). The daily process order (DESIGN §3) — changing it is a design decision,
+    so it is written here once:
 
     1. **Shocks**: scheduled or random platform events start (ban for D days: no paid
        acquisition and no platform sales; CAC jump; algorithm change on reach).
@@ -61,6 +80,20 @@ class PrivateDomainModel(mesa.Model):
     8. **Ledger and metrics**: platform fees on the day's platform revenue, the contribution
        identity closed in fen, daily metrics recorded; on review days an adaptive brand moves
        budget towards the platform with the lower realised CAC (used from tomorrow).
+
+    Randomness: every per-customer decision is a keyed draw (:mod:`model.draws`) at (stream,
+    uid, counter), the counter being the customer's purchase-clock number, an order id (see
+    ``FIRST_ORDER``, ``PUSH_ORDER``) or the day; market-level counts are keyed by (platform or
+    shock, day). Nothing depends on how many others draw, so two strategies on one seed pair
+    customer by customer. A new mechanism draws the same way: append a stream to
+    ``model.seeds.KEYED`` and key it by the customer and a counter that means the same under
+    every strategy (an order id, the day, a per-customer event count).
+
+    Purchase clocks are set only by :meth:`_start_clocks` (a fresh keyed hazard) and
+    :meth:`_change_domain` (the hazard left, spent at the new rate: :mod:`model.dynamics.clock`);
+    anything that starts a customer buying or changes their rate goes through them, which keeps
+    the pairing and the list of purchases due (:meth:`_due`) right. A rate change (joining,
+    unfollowing) and a clock started outside step 2 take effect from the start of the next day.
     """
 
     def __init__(
@@ -71,20 +104,19 @@ class PrivateDomainModel(mesa.Model):
         record_orders: bool = False,
     ) -> None:
         self.seed_sequence = as_seed_sequence(seed if seed is not None else scenario.sim.seed)
-        streams = spawn_streams(self.seed_sequence)
-        super().__init__(rng=streams["model"])
+        generators = spawn_generators(self.seed_sequence)
+        super().__init__(rng=generators["mesa"])
         self.cfg = scenario  # mesa.Model already owns an attribute called `scenario`
         self.seed_label = seed_label(self.seed_sequence)
-        self.streams = streams
-        self.day = 0
+        self.keys = stream_keys(self.seed_sequence)
         self.days = scenario.sim.days
         self.beh = scenario.behaviour
         self.record_orders = record_orders
         self._orders: list[tuple[np.ndarray, ...]] = []
 
         n = scenario.market.size
-        self.pop = Population.create(n, self.beh, streams["population"])
-        self.queue = ProspectQueue(n, streams["population"])
+        self.pop = Population.create(n, self.beh, generators["traits"])
+        self.paid_queue = ProspectQueue(n, generators["paid_queue"])
         self.platforms = [
             PlatformAgent(self, name, i, cfg)
             for i, (name, cfg) in enumerate(scenario.platforms.items())
@@ -94,43 +126,67 @@ class PrivateDomainModel(mesa.Model):
         self.brand = BrandAgent(self, scenario.budget, self.days, self.budget_shares)
         self.private = scenario.has_private_domain
         self.operation = PrivateOperationAgent(self, scenario.operation) if self.private else None
+        r = scenario.referral
+        refers = self.private and r.enabled
+        # Fully mixed referral reaches prospects in its own random order, so the prospects it
+        # converts leave paid acquisition's order otherwise as it is (pairing with public_only).
+        self.referral_queue = (
+            ProspectQueue(n, generators["referral_queue"])
+            if refers and r.network == "mixed"
+            else None
+        )
         self.graph = None
-        if self.private and scenario.referral.enabled and scenario.referral.network != "mixed":
-            r = scenario.referral
-            self.graph = network.build(r.network, n, r.mean_degree, r.rewire_p, streams["network"])
+        if refers and r.network != "mixed":
+            self.graph = network.build(
+                r.network, n, r.mean_degree, r.rewire_p, generators["network"]
+            )
         self.ledger = Ledger(self.days, scenario.market.gross_margin)
         self.recorder = MetricRecorder(self.days)
         self._platform_revenue = np.zeros(len(self.platforms), dtype=np.int64)
         self._banned = np.zeros(len(self.platforms), dtype=bool)
         self.flows = dict.fromkeys(DAILY_FLOWS, 0)
+        # Market-level uniforms, keyed by (platform or shock, day): drawn for the whole horizon
+        # at once (the same numbers as drawing them day by day, at a fraction of the calls).
+        self._u_acquisition = self._daily_uniforms("acquisition", len(self.platforms))
+        self._u_shock_start = self._daily_uniforms("shock_start", len(scenario.shocks))
+        self._soon_until = 0  # clocks due before this day are listed in self._soon
+        self._soon: list[np.ndarray] = []
         self._seed_initial_base()
 
     # ===================================================================== initial state ==
     def _seed_initial_base(self) -> None:
-        m, pop, rng = self.cfg.market, self.pop, self.streams["population"]
+        m, pop = self.cfg.market, self.pop
         n_base = m.initial_public + m.initial_private
         if n_base == 0:
             return
-        uids = self.queue.take(n_base, pop.domain)
+        uids = self.paid_queue.take(n_base, pop.domain)
         pop.move(uids, PUBLIC)
         pop.acquired_by[uids] = SOURCE_INITIAL
-        pop.platform[uids] = self._draw_platforms(rng, len(uids))
+        pop.platform[uids] = self._home_platforms(uids)
         # History before day 0 is unknown: the base counts as a cohort whose first order was
         # on day 0 (not booked as revenue: it happened before the simulation).
         pop.n_orders[uids] = 1
         pop.ti_first_order[uids] = 0
         pop.ti_last_order[uids] = 0
-        alive = uids[rng.random(len(uids)) < m.initial_p_active]
+        alive = uids[draws.uniform(self.keys["initial_active"], uids, 0) < m.initial_p_active]
         pop.active[alive] = True
         members = uids[m.initial_public :]
         if len(members):
             self._join_private(members, day=0)
-        pop.t_next[alive] = exponential_delays(rng, self._rates(alive))
+        self._start_clocks(alive, 0.0)
 
-    def _draw_platforms(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def _daily_uniforms(self, stream: str, n: int) -> np.ndarray:
+        """U(0, 1) keyed by (index, day) for indices 0..n-1 and every day: shape (n, days)."""
+        index = np.repeat(np.arange(n), self.days)
+        day = np.tile(np.arange(self.days), n)
+        return draws.uniform(self.keys[stream], index, day).reshape(n, self.days)
+
+    def _home_platforms(self, uids: np.ndarray) -> np.ndarray:
+        """Home platform of customers who arrive without a paid order, by budget share."""
         if len(self.platforms) == 1:
-            return np.zeros(n, dtype=np.int8)
-        return rng.choice(len(self.platforms), size=n, p=self.budget_shares).astype(np.int8)
+            return np.zeros(len(uids), dtype=np.int8)
+        u = draws.uniform(self.keys["home_platform"], uids, 0)
+        return draws.categorical(u, self.budget_shares).astype(np.int8)
 
     # ======================================================================= helpers ==
     def _rates(self, uids: np.ndarray) -> np.ndarray:
@@ -138,29 +194,73 @@ class PrivateDomainModel(mesa.Model):
         rel = np.where(self.pop.domain[uids] == PRIVATE, self.beh.rel_rate_private, 1.0)
         return self.pop.lam[uids] * rel
 
-    def _reschedule(self, uids: np.ndarray, start: float, rng: np.random.Generator) -> None:
-        """Redraw the next purchase time from ``start`` (memoryless: valid after any change)."""
-        if len(uids):
-            self.pop.t_next[uids] = start + exponential_delays(rng, self._rates(uids))
+    def _start_clocks(self, uids: np.ndarray, start: float | np.ndarray) -> None:
+        """Start each customer's next purchase clock at ``start`` (a fresh keyed hazard)."""
+        if len(uids) == 0:
+            return
+        pop = self.pop
+        hazard = draws.exponential(self.keys["purchase_clock"], uids, pop.n_clocks[uids])
+        pop.n_clocks[uids] += 1
+        pop.t_next[uids] = clock.next_time(start, hazard, self._rates(uids))
+        self._watch(uids)
+
+    def _change_domain(self, uids: np.ndarray, to: int, now: float) -> None:
+        """Move customers to a domain whose purchase rate differs, from time ``now`` on.
+
+        Running clocks keep their hazard left and spend it at the new rate (exact and paired:
+        see :mod:`model.dynamics.clock`); dormant customers have no clock to move.
+        """
+        pop = self.pop
+        running = uids[np.isfinite(pop.t_next[uids])]
+        old_rate = self._rates(running)
+        pop.move(uids, to)
+        if len(running):
+            pop.t_next[running] = clock.rescaled(
+                pop.t_next[running], now, old_rate, self._rates(running)
+            )
+            self._watch(running)
+
+    def _watch(self, uids: np.ndarray) -> None:
+        """List customers whose clock was just set if it runs out within the look-ahead."""
+        soon = uids[self.pop.t_next[uids] < self._soon_until]
+        if len(soon):
+            self._soon.append(soon)
+
+    def _due(self, d: int) -> np.ndarray:
+        """Customers whose purchase clock runs out by the end of day ``d``, in uid order.
+
+        The same as ``np.flatnonzero(t_next < d + 1)``: every clock is set through
+        :meth:`_start_clocks` or :meth:`_change_domain`, which list it when it runs out before
+        ``_soon_until``, and the market is scanned afresh when that day is reached.
+        """
+        t_next = self.pop.t_next
+        if d >= self._soon_until:
+            self._soon_until = d + LOOKAHEAD_DAYS
+            self._soon = [np.flatnonzero(t_next < self._soon_until)]
+        soon = np.concatenate(self._soon)
+        t = t_next[soon]
+        self._soon = [soon[(t >= d + 1) & (t < self._soon_until)]]  # still to come this period
+        return np.unique(soon[t < d + 1])  # a clock set twice is listed twice
 
     def _book_orders(
         self,
         uids: np.ndarray,
         channel: np.ndarray,
         day: int,
-        rng: np.random.Generator,
+        order_ids: np.ndarray | int,
         discount: float = 0.0,
     ) -> None:
         """Draw order values (Gamma-Gamma), book revenue, commissions and customer history.
 
         ``uids`` must be unique within one call. ``channel`` is a platform index or
-        PRIVATE_CHANNEL per order.
+        PRIVATE_CHANNEL per order; ``order_ids`` key the value draws (see ``PUSH_ORDER``).
         """
         if len(uids) == 0:
             return
         pop, ledger = self.pop, self.ledger
-        values = rng.gamma(self.beh.gg_p, 1.0, len(uids)) / pop.nu[uids] * (1.0 - discount)
-        fen = np.rint(values * 100.0).astype(np.int64)
+        shape = self.beh.gg_p
+        values = draws.gamma(self.keys["order_value"], uids, order_ids, shape) / pop.nu[uids]
+        fen = np.rint(values * (1.0 - discount) * 100.0).astype(np.int64)
         is_private = channel == PRIVATE_CHANNEL
 
         n_before = pop.n_orders[uids]
@@ -207,8 +307,9 @@ class PrivateDomainModel(mesa.Model):
             gmv = np.bincount(owner[held], weights=fen[held], minlength=op.n_holders)
             commission = np.rint(gmv * c.guide_commission_rate).astype(np.int64)
             gross = np.rint(gmv * self.cfg.market.gross_margin).astype(np.int64)
+            guides = op.guides
             for i in np.flatnonzero(gmv):
-                guide = op.guides[i]
+                guide = guides[i]
                 guide.gmv_fen += int(gmv[i])
                 guide.commission_fen += int(commission[i])
                 guide.gross_profit_fen += int(gross[i])
@@ -221,11 +322,14 @@ class PrivateDomainModel(mesa.Model):
             out[referred] = fen[referred] * c.distributor_commission_rate / 100.0
         return out
 
-    def _after_purchase(self, uids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _after_purchase(self, uids: np.ndarray, order_ids: np.ndarray | int) -> np.ndarray:
         """Dropout after repeat purchases; returns the mask of those who went dormant."""
+        if len(uids) == 0:
+            return np.zeros(0, dtype=bool)
         pop = self.pop
         rel = np.where(pop.domain[uids] == PRIVATE, self.beh.rel_drop_private, 1.0)
-        drop = rng.random(len(uids)) < pop.p_drop[uids] * rel
+        u = draws.uniform(self.keys["dropout"], uids, order_ids)
+        drop = u < pop.p_drop[uids] * rel
         gone = uids[drop]
         pop.active[gone] = False
         pop.t_next[gone] = np.inf
@@ -233,12 +337,15 @@ class PrivateDomainModel(mesa.Model):
         return drop
 
     def _join_private(self, uids: np.ndarray, day: int) -> np.ndarray:
-        """Seat joiners with an owner and a group; returns those who found room."""
+        """Seat joiners with an owner and a group; returns those who found room.
+
+        Their purchase rate changes from the start of the next day.
+        """
         owners, groups = self.operation.place(len(uids), day)
         joined = uids[: len(owners)]
         self.flows["new_join_rejected"] += len(uids) - len(joined)
         pop = self.pop
-        pop.move(joined, PRIVATE)
+        self._change_domain(joined, PRIVATE, now=day + 1)
         pop.owner[joined] = owners
         pop.group[joined] = groups
         pop.ti_joined_private[joined] = day
@@ -248,40 +355,59 @@ class PrivateDomainModel(mesa.Model):
 
     # =========================================================================== step ==
     def step(self) -> None:
-        """Advance one day through the eight phases of the class docstring."""
-        d = self.day
+        """Simulate one day through the eight phases of the class docstring.
+
+        Mesa has already counted this step (``self.steps``), so today is ``steps − 1``.
+        """
+        d = self.steps - 1
+        if d >= self.days:
+            warnings.warn(
+                f"step(): day {d} is past the horizon of {self.days} days (sim.days); nothing "
+                "is simulated. Build the model with a longer sim.days to go further.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return
         self.flows = dict.fromkeys(DAILY_FLOWS, 0)
         self._platform_revenue[:] = 0
         self._apply_shocks(d)  # 1
         platform_buyers = [self._acquire(d)]  # 2
-        member_purchases, public_purchases = self._spontaneous_purchases(d)  # 3
-        platform_buyers.append(public_purchases)
-        member_purchases.append(self._outreach(d))  # 4
+        member_orders, public_buyers = self._spontaneous_purchases(d)  # 3
+        platform_buyers.append(public_buyers)
+        member_orders.append(self._outreach(d))  # 4
         self._diversion(d, np.concatenate(platform_buyers))  # 5
-        self._referral(d, np.concatenate(member_purchases))  # 6
+        self._referral(d, *(np.concatenate(part) for part in zip(*member_orders, strict=True)))  # 6
         self._operating_costs()  # 7
         self._close_day(d)  # 8
         self.brand.review(d)
-        self.day += 1
+        if d + 1 >= self.days:
+            self.running = False
 
-    def run(self, days: int | None = None, progress: bool = False) -> None:
-        """Run ``days`` steps (default: to the scenario's horizon)."""
-        days = self.days - self.day if days is None else days
-        steps = range(days)
-        if progress:
-            from tqdm import tqdm
+    def run(self, progress: bool = False) -> None:
+        """Run to the horizon (Mesa's ``run_model``), optionally with a progress bar."""
+        if not progress:
+            self.run_model()
+            return
+        from tqdm import tqdm
 
-            # disable=None: no bar when stderr is not a terminal (CI logs, pipes).
-            steps = tqdm(steps, desc="simulating", unit="day", leave=False, disable=None)
-        for _ in steps:
-            self.step()
+        # disable=None: no bar when stderr is not a terminal (CI logs, pipes).
+        with tqdm(
+            total=self.days,
+            initial=self.steps,
+            desc="simulating",
+            unit="day",
+            leave=False,
+            disable=None,
+        ) as bar:
+            while self.running:
+                self.step()
+                bar.update()
 
     # 1 ---------------------------------------------------------------------------------
     def _apply_shocks(self, d: int) -> None:
-        rng = self.streams["shocks"]
-        for shock in self.cfg.shocks:
+        for i, shock in enumerate(self.cfg.shocks):
             if shock.p_per_day is not None:
-                starts = rng.random() < shock.p_per_day  # drawn every day: same stream use
+                starts = self._u_shock_start[i, d] < shock.p_per_day
             else:
                 starts = shock.day == d
             if starts:
@@ -292,9 +418,10 @@ class PrivateDomainModel(mesa.Model):
 
     # 2 ---------------------------------------------------------------------------------
     def _acquire(self, d: int) -> np.ndarray:
-        rng, pop = self.streams["acquisition"], self.pop
+        pop = self.pop
         n_market = self.cfg.market.size
         budget = self.brand.spend_on(d)
+        u = self._u_acquisition[:, d]
         new_by_platform = []
         for p in self.platforms:
             share = self.brand.shares[p.index]
@@ -303,17 +430,13 @@ class PrivateDomainModel(mesa.Model):
             )
             self.ledger.book("cost_ad", to_fen(spend))
             if self.cfg.acquisition.mode == "saturating":
-                n_new = rng.poisson(expected)
+                n_new = int(draws.poisson_ppf(u[p.index], expected))
+            elif p.is_banned(d):
+                n_new = 0
             else:
-                n_new = (
-                    0
-                    if p.is_banned(d)
-                    else rng.binomial(
-                        int(pop.counts[PROSPECT]),
-                        bass_daily_probability(self.cfg.acquisition.p_innovation_per_year) * share,
-                    )
-                )
-            uids = self.queue.take(int(n_new), pop.domain)
+                p_day = bass_daily_probability(self.cfg.acquisition.p_innovation_per_year)
+                n_new = draws.binomial_ppf(u[p.index], int(pop.counts[PROSPECT]), p_day * share)
+            uids = self.paid_queue.take(n_new, pop.domain)
             self.brand.observe(p.index, spend, len(uids))
             pop.platform[uids] = p.index
             new_by_platform.append(uids)
@@ -323,46 +446,58 @@ class PrivateDomainModel(mesa.Model):
         pop.move(uids, PUBLIC)
         pop.acquired_by[uids] = SOURCE_PAID
         pop.active[uids] = True
-        self._book_orders(uids, pop.platform[uids].astype(np.int64), d, rng)
+        self._book_orders(uids, pop.platform[uids].astype(np.int64), d, FIRST_ORDER)
         # The first order opens the BG/NBD clock at the start of day d: repeat purchases may
         # follow later the same day.
-        pop.t_next[uids] = d + exponential_delays(rng, self._rates(uids))
+        self._start_clocks(uids, float(d))
         self.flows["new_paid"] += len(uids)
         return uids
 
     # 3 ---------------------------------------------------------------------------------
-    def _spontaneous_purchases(self, d: int) -> tuple[list[np.ndarray], np.ndarray]:
-        rng, pop = self.streams["purchases"], self.pop
+    def _spontaneous_purchases(
+        self, d: int
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+        """Every purchase clock that runs out today.
+
+        Returns members' (uids, order ids), for referral, and the platform buyers.
+        """
+        pop = self.pop
         share_private = self.beh.share_private_channel
-        members_bought: list[np.ndarray] = []
+        member_orders: list[tuple[np.ndarray, np.ndarray]] = []
         platform_bought: list[np.ndarray] = []
-        due = np.flatnonzero(pop.t_next < d + 1)
+        due = self._due(d)
         while len(due):
+            order = (pop.n_clocks[due] - 1).astype(np.int64)  # the clock that ran out
             is_member = pop.domain[due] == PRIVATE
             home = pop.platform[due].astype(np.int64)
             banned = self._banned[home]
-            to_private = is_member & ((rng.random(len(due)) < share_private) | banned)
+            to_private = banned & is_member
+            if share_private > 0 and is_member.any():
+                u = draws.uniform(self.keys["channel"], due[is_member], order[is_member])
+                to_private[is_member] |= u < share_private
             lost = ~is_member & banned
             self.flows["orders_lost_ban"] += int(lost.sum())
-            buyers = due[~lost]
+            buyers, order = due[~lost], order[~lost]
             channel = np.where(to_private, PRIVATE_CHANNEL, home)[~lost]
-            self._book_orders(buyers, channel, d, rng)
-            members_bought.append(buyers[is_member[~lost]])
+            self._book_orders(buyers, channel, d, order)
+            bought_member = is_member[~lost]
+            member_orders.append((buyers[bought_member], order[bought_member]))
             platform_bought.append(buyers[channel != PRIVATE_CHANNEL])
-            dropped = self._after_purchase(buyers, rng)
+            dropped = self._after_purchase(buyers, order)
             again = np.concatenate([buyers[~dropped], due[lost]])
-            pop.t_next[again] += exponential_delays(rng, self._rates(again))
+            self._start_clocks(again, pop.t_next[again])
             due = again[pop.t_next[again] < d + 1]
         public = np.concatenate(platform_bought) if platform_bought else np.empty(0, np.int64)
-        return members_bought, public
+        return member_orders, public
 
     # 4 ---------------------------------------------------------------------------------
-    def _outreach(self, d: int) -> np.ndarray:
+    def _outreach(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """Today's push, if any; returns the push buyers and their order ids."""
         o = self.cfg.outreach
         empty = np.empty(0, dtype=np.int64)
         if not (self.private and o.enabled and outreach.is_push_day(d, o.pushes_per_week)):
-            return empty
-        rng, pop = self.streams["outreach"], self.pop
+            return empty, empty
+        pop = self.pop
         members = np.flatnonzero(pop.domain == PRIVATE)
         to = outreach.select_recipients(
             members,
@@ -375,7 +510,7 @@ class PrivateDomainModel(mesa.Model):
             index=outreach.push_index(d, o.pushes_per_week),
         )
         if len(to) == 0:
-            return empty
+            return empty, empty
         self.flows["messages_sent"] += len(to)
         self.ledger.book("cost_messaging", to_fen(o.cost_per_message_yuan * len(to)))
         fatigue = outreach.decayed_fatigue(
@@ -384,36 +519,37 @@ class PrivateDomainModel(mesa.Model):
         pop.fatigue[to] = fatigue
         pop.ti_fatigue[to] = d
 
-        u_buy, u_unfollow = rng.random(len(to)), rng.random(len(to))
+        u_buy = draws.uniform(self.keys["push_response"], to, d)
+        u_unfollow = draws.uniform(self.keys["unfollow"], to, d)
         active = pop.active[to]
         rel_service = (
             self.cfg.operation.rel_response_guides if self.operation.mode == "guides" else 1.0
         )
         p_buy = min(1.0, o.p_response * o.offer_uplift * rel_service)
         buyers = to[active & (u_buy < p_buy)]
-        self._book_orders(buyers, np.full(len(buyers), PRIVATE_CHANNEL), d, rng, o.offer_discount)
+        order = PUSH_ORDER + d
+        self._book_orders(buyers, np.full(len(buyers), PRIVATE_CHANNEL), d, order, o.offer_discount)
         self.flows["orders_push"] += len(buyers)
-        self._after_purchase(buyers, rng)
+        self._after_purchase(buyers, order)
         # The same uniform decides buying (if active) or reactivation (if dormant).
         woken = to[~active & (u_buy < o.p_reactivate)]
         pop.active[woken] = True
-        self._reschedule(woken, d + 1, rng)
+        self._start_clocks(woken, float(d + 1))
         self.flows["new_reactivated"] += len(woken)
 
         leaving = to[
             u_unfollow < outreach.p_unfollow(fatigue, o.p_unfollow_base, o.unfollow_convexity)
         ]
-        self._lapse(leaving, d, rng)
-        return buyers
+        self._lapse(leaving, d)
+        return buyers, np.full(len(buyers), order, dtype=np.int64)
 
-    def _lapse(self, uids: np.ndarray, d: int, rng: np.random.Generator) -> None:
+    def _lapse(self, uids: np.ndarray, d: int) -> None:
         pop = self.pop
         self.operation.release(pop.owner[uids], pop.group[uids])
-        pop.move(uids, LAPSED)
+        self._change_domain(uids, LAPSED, now=d + 1)
         pop.owner[uids] = -1
         pop.group[uids] = -1
         pop.ti_lapsed[uids] = d
-        self._reschedule(uids[pop.active[uids]], d + 1, rng)
         self.flows["new_unfollowed"] += len(uids)
 
     # 5 ---------------------------------------------------------------------------------
@@ -421,7 +557,7 @@ class PrivateDomainModel(mesa.Model):
         v = self.cfg.diversion
         if not (self.private and v.enabled) or len(platform_buyers) == 0:
             return
-        rng, pop = self.streams["diversion"], self.pop
+        pop = self.pop
         self.ledger.book("cost_messaging", to_fen(v.cost_per_card_yuan * len(platform_buyers)))
         buyers = np.unique(platform_buyers)
         dom = pop.domain[buyers]
@@ -431,18 +567,17 @@ class PrivateDomainModel(mesa.Model):
         buyers, dom = buyers[eligible], dom[eligible]
         p_join = saturating(v.incentive_yuan, v.p_join_base, v.p_join_max, v.incentive_scale_yuan)
         p = np.where(dom == LAPSED, p_join * v.rel_join_lapsed, p_join)
-        joiners = buyers[rng.random(len(buyers)) < p]
+        joiners = buyers[draws.uniform(self.keys["join"], buyers, d) < p]
         joined = self._join_private(joiners, d)
         self.ledger.book("cost_incentive", to_fen(v.incentive_yuan * len(joined)))
-        self._reschedule(joined[pop.active[joined]], d + 1, rng)
         self.flows["new_diverted"] += len(joined)
 
     # 6 ---------------------------------------------------------------------------------
-    def _referral(self, d: int, purchasers: np.ndarray) -> None:
+    def _referral(self, d: int, purchasers: np.ndarray, order_ids: np.ndarray) -> None:
         r = self.cfg.referral
         if not (self.private and r.enabled) or len(purchasers) == 0:
             return
-        rng, pop = self.streams["referral"], self.pop
+        pop = self.pop
         mean_invites = saturating(
             r.reward_yuan,
             r.invites_per_purchase_base,
@@ -451,32 +586,42 @@ class PrivateDomainModel(mesa.Model):
         )
         if self.operation.mode == "distribution":
             mean_invites *= self.cfg.operation.rel_referral_distribution
-        invites = rng.poisson(mean_invites, len(purchasers))
+        u = draws.uniform(self.keys["referral"], purchasers, order_ids)
         if self.graph is None:
-            # Fully mixed: an invite reaches a random person, a prospect with prob P/N.
-            p = r.p_convert * pop.counts[PROSPECT] / self.cfg.market.size
-            converted = rng.binomial(invites, p)
+            # Fully mixed: an invite reaches a random person, a prospect with prob P/N, and
+            # converts with p_convert. Poisson(m) invitations each converting with prob q are
+            # Poisson(m·q) conversions (thinning), drawn from the order's one uniform.
+            q = r.p_convert * pop.counts[PROSPECT] / self.cfg.market.size
+            converted = draws.poisson_ppf(u, mean_invites * q)
             referrers = np.repeat(purchasers, converted)
-            new = self.queue.take(len(referrers), pop.domain)
+            new = self.referral_queue.take(len(referrers), pop.domain)
             referrers = referrers[: len(new)]
         else:
+            invites = draws.poisson_ppf(u, mean_invites)
             inviters = np.repeat(purchasers, invites)
-            targets = self.graph.random_neighbours(rng, inviters)
+            # Invitation j of an order uses words 2j+1 (neighbour) and 2j+2 (conversion).
+            first = np.repeat(
+                draws.hash_words(self.keys["referral_invite"], purchasers, order_ids), invites
+            )
+            j = np.arange(len(inviters)) - np.repeat(np.cumsum(invites) - invites, invites)
+            targets = self.graph.random_neighbours(
+                inviters, draws.to_uniform(draws.word(first, 2 * j + 1))
+            )
             hit = targets >= 0
             hit[hit] = pop.domain[targets[hit]] == PROSPECT
-            hit &= rng.random(len(targets)) < r.p_convert
-            new, first = np.unique(targets[hit], return_index=True)
-            referrers = inviters[hit][first]
+            hit &= draws.to_uniform(draws.word(first, 2 * j + 2)) < r.p_convert
+            new, first_hit = np.unique(targets[hit], return_index=True)
+            referrers = inviters[hit][first_hit]
         if len(new) == 0:
             return
         joined = self._join_private(new, d)
         referrers = referrers[: len(joined)]
         pop.acquired_by[joined] = SOURCE_REFERRAL
         pop.referrer[joined] = referrers
-        pop.platform[joined] = self._draw_platforms(rng, len(joined))
+        pop.platform[joined] = self._home_platforms(joined)
         pop.active[joined] = True
-        self._book_orders(joined, np.full(len(joined), PRIVATE_CHANNEL), d, rng)
-        self._reschedule(joined, d + 1, rng)
+        self._book_orders(joined, np.full(len(joined), PRIVATE_CHANNEL), d, FIRST_ORDER)
+        self._start_clocks(joined, float(d + 1))
         self.ledger.book("cost_referral", to_fen(r.reward_yuan * len(joined)))
         self.flows["new_referred"] += len(joined)
 

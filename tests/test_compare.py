@@ -76,8 +76,12 @@ def test_common_random_numbers_shrink_the_spread_of_paired_differences(tmp_path)
     for metric in ("contribution", "revenue"):
         paired = values(crn, "push4", metric) - values(crn, "push2", metric)
         independent = values(other, "push4", metric) - values(crn, "push2", metric)
-        # Measured: about 0.4 of the independent spread; the test only asks for "smaller".
-        assert np.std(paired, ddof=1) < 0.75 * np.std(independent, ddof=1), metric
+        # Measured 0.16 (contribution) and 0.15 (revenue) of the independent spread with
+        # keyed per-customer draws, 0.33 with the per-process streams they replaced. With 16
+        # replicates each spread carries ≈18% sampling error, so 0.25 leaves room for that and
+        # still rejects the old pairing. What is left is the pushes' own luck: who buys or
+        # leaves after a third and fourth weekly push exists only in push4.
+        assert np.std(paired, ddof=1) < 0.25 * np.std(independent, ddof=1), metric
     # The same replicate index means the same seed in every strategy.
     seeds = crn.pivot(index="replicate", columns="strategy", values="seed")
     assert (seeds["push2"] == seeds["push4"]).all()

@@ -10,7 +10,7 @@ import pytest
 from model.agents import BrandAgent
 from model.dynamics import acquisition as acq
 from model.dynamics import network, outreach
-from model.dynamics.curves import exponential_delays, saturating
+from model.dynamics.curves import saturating
 from model.population import PROSPECT, PUBLIC
 from model.prospects import ProspectQueue
 from model.scenario.schema import Budget
@@ -63,15 +63,6 @@ def test_saturating_incentive_matches_design_default():
     # DESIGN §7: 8% join rate with a ¥3 red packet.
     assert saturating(3.0, 0.03, 0.15, 5.0) == pytest.approx(0.084, abs=0.001)
     assert saturating(0.0, 0.03, 0.15, 5.0) == 0.03
-
-
-def test_exponential_delays_mean_and_zero_rate():
-    rng = np.random.default_rng(0)
-    rates = np.full(200_000, 0.25)
-    d = exponential_delays(rng, rates)
-    # Mean 4 with sd 4/√n ≈ 0.009: 0.05 is > 5 sd.
-    assert d.mean() == pytest.approx(4.0, abs=0.05)
-    assert np.isinf(exponential_delays(rng, np.zeros(3))).all()
 
 
 def test_prospect_queue_takes_each_prospect_once_and_skips_converted():

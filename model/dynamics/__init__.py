@@ -1,1 +1,1 @@
-"""Pure dynamics: functions of arrays, parameters, a Generator and the day; no files, no Mesa."""
+"""Pure dynamics: functions of arrays, parameters, uniforms (or a set-up generator) and the day."""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 
 def saturating(x: float, at_zero: float, at_infinity: float, scale: float) -> float:
     """A level rising from ``at_zero`` towards ``at_infinity`` with diminishing returns in ``x``.
@@ -14,10 +12,3 @@ def saturating(x: float, at_zero: float, at_infinity: float, scale: float) -> fl
     packet or reward does the most, each further yuan less.
     """
     return at_zero + (at_infinity - at_zero) * (1.0 - math.exp(-x / scale))
-
-
-def exponential_delays(rng: np.random.Generator, rates: np.ndarray) -> np.ndarray:
-    """Waiting times of Poisson processes with the given rates (inf where the rate is 0)."""
-    with np.errstate(divide="ignore"):
-        scale = np.where(rates > 0, 1.0 / rates, np.inf)
-    return rng.exponential(1.0, len(rates)) * scale

@@ -25,11 +25,11 @@ class Graph:
         """Number of neighbours per node."""
         return np.diff(self.indptr)
 
-    def random_neighbours(self, rng: np.random.Generator, nodes: np.ndarray) -> np.ndarray:
-        """One uniformly drawn neighbour per node (-1 for isolated nodes)."""
+    def random_neighbours(self, nodes: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """One uniformly drawn neighbour per node, from one U(0, 1) each (-1 for isolated nodes)."""
         start = self.indptr[nodes]
         deg = self.indptr[nodes + 1] - start
-        pick = (rng.random(len(nodes)) * deg).astype(np.int64)
+        pick = np.minimum((u * deg).astype(np.int64), np.maximum(deg - 1, 0))
         out = np.full(len(nodes), -1, dtype=np.int64)
         has = deg > 0
         out[has] = self.indices[start[has] + pick[has]]
