@@ -509,15 +509,21 @@ if __name__ == "__main__":  # pragma: no cover - the tolerance study in the docs
                     write_spec(Path(tmp) / "s.toml", levers, budget_evals=budget, root_seed=seed)
                 )
                 best = best_trial(optimize.run(s, evaluator=FunctionEvaluator(fn))).candidate
+                right = (
+                    best.get("operation.mode", "guides") == "guides"
+                    and best.get("outreach.pushes_per_week", 3) == 3
+                )
                 errors.append(
                     (
                         abs(best["diversion.incentive_yuan"] - 12.0),
                         best.get("budget.per_day_yuan", math.nan),
+                        right,
                     )
                 )
-            worst = max(e for e, _ in errors)
-            on_bound = sum(b == 40000.0 for _, b in errors)
+            worst = max(e for e, _, _ in errors)
+            on_bound = sum(b == 40000.0 for _, b, _ in errors)
             print(
                 f"{name}: worst red-packet error ¥{worst:.2f} over {len(errors)} seeds; "
-                f"budget on its bound in {on_bound}"
+                f"budget on its bound in {on_bound}; mode and pushes right in "
+                f"{sum(r for _, _, r in errors)}"
             )

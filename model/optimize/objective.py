@@ -11,6 +11,10 @@ from model.optimize.evaluate import Evaluation
 from model.optimize.risk import cvar, in_unit, payback_day, risk_score, scores
 from model.optimize.spec import Constraint
 
+#: What an undefined (n/a) constraint KPI means in a cell: no message sent, no unfollow. Any other
+#: undefined constraint KPI counts as a breach.
+UNDEFINED_MEANS = {"unfollows_per_1000_pushes": 0.0}
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -79,6 +83,8 @@ class Objective:
                 value = payback_day(ev.cum, ref_cum)
             else:
                 cells = ev.values(c.kpi)
+                if c.kpi in UNDEFINED_MEANS:
+                    cells = np.where(np.isnan(cells), UNDEFINED_MEANS[c.kpi], cells)
                 value = float(np.mean(cells)) if not np.isnan(cells).any() else float("inf")
             measured[c.name] = value
             violations[c.name] = value - c.limit

@@ -12,7 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from model.formatting import format_kpi, kpi_label, param_label
+from model.formatting import format_kpi, kpi_label
 from model.plots import save
 
 
@@ -61,7 +61,7 @@ def curves_figure(result, path: str | Path) -> None:
             ax.bar(pos, rows["diff_mean"], yerr=[low, high], color=colours, alpha=0.7, capsize=4)
             ax.set_xticks(pos, [str(v) for v in rows["value"]])
         ax.axhline(0, color="grey", lw=0.8)
-        title = param_label(lever, with_unit=True) if lever in _known(lever) else lever
+        title = f"{lever} [{_unit(lever)}]" if _unit(lever) else lever
         if marginal is not None and lever in marginal.index:
             m = marginal.loc[lever]
             title += (
@@ -82,14 +82,13 @@ def curves_figure(result, path: str | Path) -> None:
     save(fig, path)
 
 
-def _known(key: str) -> set[str]:
+def _unit(key: str) -> str:
     from model.scenario.params import parameter
 
     try:
-        parameter(key)
+        return parameter(key).unit
     except KeyError:
-        return set()
-    return {key}
+        return ""
 
 
 def frontier_figure(result, path: str | Path) -> None:

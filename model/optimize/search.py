@@ -57,11 +57,8 @@ def startup_trials(budget: int) -> int:
 
 
 def polish_budget(budget: int, distributions: dict[str, Any]) -> int:
-    """Evaluations kept for the local polish: a quarter of the budget when anything is numeric."""
-    from optuna.distributions import CategoricalDistribution
-
-    numeric = [d for d in distributions.values() if not isinstance(d, CategoricalDistribution)]
-    return budget // 4 if numeric and budget >= 8 else 0
+    """Evaluations kept for the local polish: a quarter of the budget (none below 8)."""
+    return budget // 4 if distributions and budget >= 8 else 0
 
 
 def search(
@@ -163,15 +160,17 @@ def polish(
     run_batch: Callable[[list[dict[str, Any]]], list[Trial]],
     budget: int,
 ) -> None:
-    """Compass search from the best feasible trial: move each numeric parameter ± a step.
+    """Compass search from the best feasible trial: each choice swapped, each number moved ± a step.
 
-    Each round evaluates the best point with one numeric parameter moved down or up by its step
-    (clipped to the bounds, so a point near a bound tries the bound itself); the best improving
-    move is taken and its step doubled, otherwise every step halves (whole numbers stop at 1).
+    Each round evaluates the best point with one parameter changed: a choice lever set to each of
+    its other choices once (a mode TPE tried only with other settings gets its chance), a numeric
+    one moved down or up by its step (clipped to the bounds, so a point near a bound tries the
+    bound itself); the best improving move is taken and its step doubled, otherwise every step
+    halves (whole numbers stop at 1).
     Stops when the budget is spent or no step is left. Deterministic: the rounds depend only on
     the scores.
     """
-    from optuna.distributions import FloatDistribution, IntDistribution
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     best = max(
         (t for t in trials if t.assessment.feasible),
@@ -188,8 +187,20 @@ def polish(
             steps[name] = max(1, round(FIRST_STEP * _width(d)))
     current, score, used = dict(best.params), best.assessment.score, 0
     seen = {_canonical(current)}
-    while used < budget and steps:
+    choices = {
+        n: d.choices for n, d in distributions.items() if isinstance(d, CategoricalDistribution)
+    }
+    swapped: set[tuple[str, Any]] = set()
+    while used < budget:
         moves, names = [], []
+        for name, options in choices.items():
+            for option in options:
+                # Each other choice once: from the first point, or from where a swap led.
+                if option != current[name] and (name, option) not in swapped:
+                    swapped.add((name, option))
+                    seen.add(_canonical({**current, name: option}))
+                    moves.append({**current, name: option})
+                    names.append(name)
         for name, step in steps.items():
             for sign in (-1, 1):
                 moved = {**current, name: _move(distributions[name], current[name], sign * step)}
@@ -199,6 +210,8 @@ def polish(
                     moves.append(moved)
                     names.append(name)
         if not moves:
+            if not steps:
+                break
             steps = _halve(steps, distributions)
             continue
         done = run_batch(moves[: budget - used])
@@ -229,8 +242,9 @@ def polish(
                     top, grown = both, list(per_name)
         current, score = dict(top.params), top.assessment.score
         for name in grown:
-            # A step that paid off is doubled: a long way to a bound takes few rounds.
-            steps[name] = min(2 * steps[name], _width(distributions[name]))
+            if name in steps:
+                # A step that paid off is doubled: a long way to a bound takes few rounds.
+                steps[name] = min(2 * steps[name], _width(distributions[name]))
 
 
 def _width(d) -> float:
