@@ -124,3 +124,42 @@ def test_cli_writes_a_runnable_recommendation_and_resumes(tmp_path):
     )
     assert ran.returncode == 0, ran.stderr
     assert (run_out / "summary.json").is_file()
+
+    # Usable in a comparison: as the shared market's base, against the incumbent's levers.
+    comparison = tmp_path / "compare.toml"
+    comparison.write_text(
+        tomli_w.dumps(
+            {
+                "name": "recommended_vs_incumbent",
+                "reference": "incumbent",
+                "replicates": 2,
+                "market": {"base": str(out / "recommendation.toml")},
+                "strategies": [
+                    {"name": "recommended", "set": {}},
+                    {"name": "incumbent", "set": {"diversion.incentive_yuan": 3.0}},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    compared = subprocess.run(
+        [
+            sys.executable,
+            "run.py",
+            "compare",
+            str(comparison),
+            "--out",
+            str(tmp_path / "cmp"),
+            "--workers",
+            "1",
+            "--no-plots",
+            "--set",
+            "sim.days=30",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert compared.returncode == 0, compared.stderr
+    assert (tmp_path / "cmp" / "comparison.csv").is_file()

@@ -60,6 +60,10 @@ def curves_figure(result, path: str | Path) -> None:
             colours = ["C3" if a else "C0" for a in rows["at_optimum"]]
             ax.bar(pos, rows["diff_mean"], yerr=[low, high], color=colours, alpha=0.7, capsize=4)
             ax.set_xticks(pos, [str(v) for v in rows["value"]])
+            for x, at in zip(pos, rows["at_optimum"], strict=True):
+                if at:
+                    ax.plot([x], [0], marker="*", ms=14, color="C3", ls="none", label="optimum")
+            ax.legend(fontsize=7, loc="best")
         ax.axhline(0, color="grey", lw=0.8)
         title = f"{lever} [{_unit(lever)}]" if _unit(lever) else lever
         if marginal is not None and lever in marginal.index:
@@ -72,7 +76,8 @@ def curves_figure(result, path: str | Path) -> None:
         ax.set_title(title, fontsize=9)
         ax.set_ylabel(f"Δ {kpi_label(kpi)} vs optimum", fontsize=8)
         ax.tick_params(labelsize=8)
-        ax.legend(fontsize=7, loc="best") if numeric else None
+        if numeric:
+            ax.legend(fontsize=7, loc="best")
     for ax in list(axes.flat)[len(levers) :]:
         ax.axis("off")
     fig.suptitle(
