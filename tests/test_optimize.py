@@ -83,6 +83,16 @@ def constrained(candidate, cell):
     }
 
 
+def payback(candidate, cell):
+    """¥5,000 to set up, then ¥x a day ahead of public-only: pays back on day ⌊5000/x⌋."""
+    x = candidate.get("diversion.incentive_yuan", 3.0)
+    days = np.arange(1, 366)
+    if candidate.get("operation.mode") == "none":  # the payback's reference: public-only
+        return {"kpis": {"contribution": 0.0}, "cum": np.zeros(365)}
+    cum = x * days - 5000.0 + _noise(cell, 1)
+    return {"kpis": {"contribution": 100 - (x - 12.0) ** 2 + _noise(cell, 5)}, "cum": cum}
+
+
 TARGET = {"tmall": 0.5, "jd": 0.3, "pdd": 0.2}
 
 
@@ -260,6 +270,23 @@ def test_constraints_hold_in_every_recommended_point(tmp_path):
     for c in result.confirmation.candidates:
         if c.recommendable:
             assert all(v <= 0 for v in c.fresh.violations.values())
+
+
+def test_payback_constraint_against_public_only(tmp_path):
+    # Unconstrained best ¥12 pays back on day 416; paying back by day 250 needs x ≥ ¥20.
+    spec = optimize.load_spec(
+        write_spec(
+            tmp_path / "s.toml", RED_PACKET, budget_evals=32, constraints={"max_payback_day": 250}
+        )
+    )
+    result = optimize.run(spec, evaluator=FunctionEvaluator(payback))
+    for t in result.trials:
+        x = t.candidate["diversion.incentive_yuan"]
+        day = 5000 // x if x > 0 and 5000 // x < 364 else math.inf  # never within the year
+        assert t.assessment.constraints["max_payback_day"] == pytest.approx(day, abs=1)
+    rec = result.recommendation
+    assert rec is not None and rec.fresh.constraints["max_payback_day"] <= 250
+    assert 20.0 <= rec.candidate["diversion.incentive_yuan"] <= 20.0 + TOL
 
 
 def test_a_spec_whose_budget_alone_breaks_the_spend_limit_is_refused(tmp_path):

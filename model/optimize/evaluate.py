@@ -182,13 +182,13 @@ class StoredEvaluator:
             for r in records
         )
         cum = None
-        if self.series:
-            series = [r.get("cum") if r and r["status"] == "ok" else None for r in records]
-            length = max((len(s) for s in series if s is not None), default=0)
+        series = [r.get("cum") if r and r["status"] == "ok" else None for r in records]
+        if any(c is not None for c in series):
+            length = max(len(c) for c in series if c is not None)
             cum = np.full((len(records), length), np.nan)
-            for i, s in enumerate(series):
-                if s is not None:
-                    cum[i, : len(s)] = s
+            for i, c in enumerate(series):
+                if c is not None:
+                    cum[i, : len(c)] = c
         return Evaluation(dict(candidate), kpis, cum, errors)
 
 
