@@ -515,6 +515,23 @@ def test_cli_refuses_an_infeasible_spec_with_exit_2_and_writes_nothing(tmp_path)
     assert not out.exists()
 
 
+def test_cli_refuses_a_user_folder_before_any_run(tmp_path):
+    path = write_spec(tmp_path / "s.toml", RED_PACKET)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "run.py", "optimize", str(path), "--out", str(mine)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "an existing folder that this tool did not create" in proc.stderr
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
 if __name__ == "__main__":  # pragma: no cover - the tolerance study in the docstring
     import tempfile
 
