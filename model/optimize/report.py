@@ -173,20 +173,16 @@ def _img(path: Path) -> str:
     return f'<img alt="{_e(Path(path).name)}" src="data:image/png;base64,{data}">'
 
 
-def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
-    head = "".join(f"<th>{_e(label)}</th>" for label in columns.values())
+def _table(frame: pd.DataFrame, columns: dict[str, tuple[str, Any]]) -> str:
+    """An HTML table; ``columns`` maps a column to its heading and a formatter."""
+    head = "".join(f"<th>{_e(label)}</th>" for label, _ in columns.values())
     body = []
     for _, row in frame.iterrows():
         cells = []
-        for col in columns:
+        for col, (_label, show) in columns.items():
             v = row.get(col)
-            text = (
-                v
-                if isinstance(v, str)
-                else _show(v)
-                if v is not None and not (isinstance(v, float) and math.isnan(v))
-                else "n/a"
-            )
+            missing = v is None or (isinstance(v, float) and math.isnan(v))
+            text = "n/a" if missing else show(v)
             cls = ' class="l"' if isinstance(v, str) else ""
             cells.append(f"<td{cls}>{_e(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -218,6 +214,13 @@ def render_report(result, images: dict[str, Path]) -> str:
             f"<th>recommended</th></tr>{rows}</table>"
         )
     conf = result.confirmation_table()
+
+    def value(x: float) -> str:
+        return _value(result, x)
+
+    def diff(x: float) -> str:
+        return _value(result, x, diff=True)
+
     parts += [
         "<h2>Confirmation on fresh seeds and draws</h2>",
         "<p>The search scores candidates on one fixed block of cells; its winner is partly the "
@@ -228,14 +231,14 @@ def render_report(result, images: dict[str, Path]) -> str:
         _table(
             conf,
             {
-                "label": "",
-                "search_objective": "search",
-                "objective": "fresh",
-                "diff_vs_incumbent": "vs incumbent",
-                "diff_low": "band 5%",
-                "diff_high": "band 95%",
-                "p_beats": "P(beats)",
-                "why": "verdict",
+                "label": ("", str),
+                "search_objective": ("search", value),
+                "objective": ("fresh", value),
+                "diff_vs_incumbent": ("vs incumbent", diff),
+                "diff_low": ("band 5%", diff),
+                "diff_high": ("band 95%", diff),
+                "p_beats": ("P(beats)", lambda p: f"{p:.0%}"),
+                "why": ("verdict", str),
             },
         ),
     ]
@@ -249,12 +252,12 @@ def render_report(result, images: dict[str, Path]) -> str:
             _table(
                 result.marginal,
                 {
-                    "lever": "lever",
-                    "unit": "unit",
-                    "at": "at",
-                    "per_unit": "per unit",
-                    "low": "low",
-                    "high": "high",
+                    "lever": ("lever", str),
+                    "unit": ("unit", str),
+                    "at": ("at", _show),
+                    "per_unit": ("per unit", diff),
+                    "low": ("low", diff),
+                    "high": ("high", diff),
                 },
             ),
         ]
