@@ -9,8 +9,9 @@ for its luck on the first.
 
 Draws are a Latin hypercube over the registry's plausible ranges of the uncertain market
 parameters (:func:`model.scenario.params.uncertain`), uniform or log-uniform as the registry
-says; a block with one draw is the base market itself (noise only). Cell ``(d, r)`` draws its
-random numbers from ``replicate_seed(root_seed, d · replicates + r)``.
+says, except those the file states (``[market] set``, ``--set``): a stated value is a fact
+about this market. A block with one draw is the base market itself (noise only). Cell
+``(d, r)`` draws its random numbers from ``replicate_seed(root_seed, d · replicates + r)``.
 """
 
 from __future__ import annotations
@@ -65,11 +66,17 @@ class Block:
         return len(self.cells)
 
 
-def market_draws(base: Scenario, n: int, root_seed: int) -> list[dict[str, Any]]:
-    """``n`` Latin-hypercube draws of the base's uncertain market parameters."""
+def market_draws(
+    base: Scenario, n: int, root_seed: int, stated: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """``n`` Latin-hypercube draws of the base's uncertain market parameters.
+
+    Keys in ``stated`` (set by the file's ``[market] set`` or ``--set``) are facts about this
+    market and are not drawn.
+    """
     from scipy.stats import qmc  # here: scipy.stats costs ~0.5 s to import
 
-    params = uncertain(base)
+    params = [p for p in uncertain(base) if p.key not in stated]
     if n <= 1 or not params:
         return [{}]
     rng = np.random.default_rng(
@@ -90,9 +97,16 @@ def market_draws(base: Scenario, n: int, root_seed: int) -> list[dict[str, Any]]
     return draws
 
 
-def make_block(name: str, base: Scenario, draws: int, replicates: int, root_seed: int) -> Block:
-    """The block of ``draws × replicates`` cells of one root seed."""
-    markets = market_draws(base, draws, root_seed)
+def make_block(
+    name: str,
+    base: Scenario,
+    draws: int,
+    replicates: int,
+    root_seed: int,
+    stated: frozenset[str] = frozenset(),
+) -> Block:
+    """The block of ``draws × replicates`` cells of one root seed (``stated`` keys not drawn)."""
+    markets = market_draws(base, draws, root_seed, stated)
     cells = tuple(
         Cell(d, r, int(root_seed), d * replicates + r, market)
         for d, market in enumerate(markets)

@@ -307,9 +307,12 @@ def run(
 def _optimise(
     spec: OptimizeSpec, objective: Objective, evaluator: Evaluator, say: Callable[[str], None]
 ) -> OptimizationResult:
-    search_block = make_block("search", spec.base, spec.draws, spec.replicates, spec.root_seed)
+    stated = frozenset(spec.shared_overrides)
+    search_block = make_block(
+        "search", spec.base, spec.draws, spec.replicates, spec.root_seed, stated
+    )
     fresh = make_block(
-        "confirm", spec.base, spec.confirm_draws, spec.confirm_replicates, spec.confirm_seed
+        "confirm", spec.base, spec.confirm_draws, spec.confirm_replicates, spec.confirm_seed, stated
     )
     reference_candidate = spec.payback_reference if objective.needs_series else None
     reference = None
