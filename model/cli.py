@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -36,6 +37,7 @@ COMMAND_MODULES = [
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a reader that went away
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,13 +59,22 @@ def main(argv: list[str] | None = None) -> int:
 
     Bad input (:class:`~model.errors.InputError`) is one ``error:`` line and status 2; Ctrl-C
     and SIGTERM (what ``kill``, Slurm and systemd send) stop the command the same way: what
-    finished is kept, partial output is removed, status 130.
+    finished is kept, partial output is removed, status 130. A reader that stops early
+    (``run.py run … | head -1``) ends the printing quietly, status 141 as for SIGPIPE; what
+    the command wrote to files is complete.
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv  # for provenance records: the command as typed
     try:
         with _sigterm_as_interrupt():
-            return int(args.func(args) or 0)
+            status = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, not as a warning at exit
+            return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -78,6 +89,16 @@ def main(argv: list[str] | None = None) -> int:
     except RecursionError:
         print("error: the input is nested too deeply to read", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so flushing at exit does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is no real file (a test's capture): nothing to do
+        pass
 
 
 def _terminate(signum, frame) -> None:

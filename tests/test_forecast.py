@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from model.api import simulate
-from model.calibration.forecast import FORECAST_METRICS, QUANTILES, bands
 from model.calibration.posterior import draw_parameters
+from model.calibration.replicates import QUANTILES, bands
+from model.calibration.spec import FORECAST_METRICS
 from model.cli import main
 from model.scenario import load_scenario
 from model.seeds import replicate_seed
@@ -23,8 +24,22 @@ MONTHS, REPLICATES, SEED = 3, 9, 21
 
 
 def _forecast(out: Path, *extra: str) -> int:
-    return main(["forecast", str(SMALL), "--months", str(MONTHS), "--replicates",
-                 str(REPLICATES), "--seed", str(SEED), "--out", str(out), "--no-progress", *extra])
+    return main(
+        [
+            "forecast",
+            str(SMALL),
+            "--months",
+            str(MONTHS),
+            "--replicates",
+            str(REPLICATES),
+            "--seed",
+            str(SEED),
+            "--out",
+            str(out),
+            "--no-progress",
+            *extra,
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +70,8 @@ def test_forecast_writes_bands_and_fan_chart(plain, capsys):
 def test_first_month_median_equals_separate_runs_with_the_same_seeds(plain):
     scenario = load_scenario(SMALL)
     pools = [
-        simulate(scenario, seed=replicate_seed(SEED, i), days=30 * MONTHS).daily["n_private"]
+        simulate(scenario, seed=replicate_seed(SEED, i), days=30 * MONTHS)
+        .daily["n_private"]
         .iloc[29]
         for i in range(REPLICATES)
     ]
@@ -92,6 +108,31 @@ def test_posterior_draws_widen_the_bands(plain, tmp_path, capsys):
     assert first["value"].tolist() == daily["n_private"].iloc[[29, 59, 89]].tolist()
 
 
+def test_forecast_function_gives_the_commands_bands_and_files(plain, tmp_path):
+    """``from model import forecast``: the bands the command wrote, then the same files."""
+    from model import forecast
+    from model.calibration.forecasting import FILES
+
+    fc = forecast(SMALL, months=MONTHS, replicates=REPLICATES, seed=SEED, workers=1)
+    pd.testing.assert_frame_equal(fc.bands, pd.read_csv(plain / "forecast_bands.csv"))
+    pd.testing.assert_frame_equal(fc.to_frame(), pd.read_parquet(plain / "forecast_runs.parquet"))
+    summary = fc.summary()
+    assert list(summary.columns) == ["metric", "month", "p05", "p50", "p95"]
+    assert sorted(set(summary["month"])) == [1, 3]  # month 1 and the last
+    row = summary[(summary["metric"] == "orders") & (summary["month"] == 3)].iloc[0]
+    band = fc.bands[(fc.bands["metric"] == "orders") & (fc.bands["month"] == 3)].iloc[0]
+    assert (row["p05"], row["p50"], row["p95"]) == (band["p05"], band["p50"], band["p95"])
+    text = fc.summary(formatted=True).set_index(["metric", "month"])
+    assert "¥" in text.at[("cum_contribution", 3), "p50"]
+    assert text.at[("orders", 3), "p50"] == f"{band['p50']:,.0f}"  # a count, no unit sign
+    assert len(fc.plot().axes) >= len(FORECAST_METRICS)
+    written = fc.write(tmp_path / "lib")
+    assert sorted(p.name for p in written.iterdir() if not p.name.startswith(".")) == sorted(FILES)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(written / "forecast_bands.csv"), pd.read_csv(plain / "forecast_bands.csv")
+    )
+
+
 def test_posterior_draws_are_seeded_and_follow_the_weights():
     posterior = pd.DataFrame({"x": [1.0, 2.0, 3.0], "weight": [0.0, 0.25, 0.75]})
     a = draw_parameters(posterior, 400, seed=1)
@@ -102,8 +143,9 @@ def test_posterior_draws_are_seeded_and_follow_the_weights():
 
 
 def test_bands_quantiles_are_numpys():
-    runs = pd.DataFrame({"replicate": [0, 1, 2, 3], "month": 1, "metric": "orders",
-                         "value": [4.0, 1.0, 3.0, 2.0]})
+    runs = pd.DataFrame(
+        {"replicate": [0, 1, 2, 3], "month": 1, "metric": "orders", "value": [4.0, 1.0, 3.0, 2.0]}
+    )
     row = bands(runs, ("orders",)).iloc[0]
     assert (row["p05"], row["p25"], row["p50"], row["p75"], row["p95"]) == pytest.approx(
         (1.15, 1.75, 2.5, 3.25, 3.85)
@@ -114,8 +156,10 @@ def test_bands_quantiles_are_numpys():
     ("args", "fragments"),
     [
         (["--posterior", "nowhere"], ["nowhere: no posterior.csv here"]),
-        (["--posterior", str(SERIES / "posterior_bad_key")],
-         ["a draw does not fit", "did you mean 'p_join_max'?"]),
+        (
+            ["--posterior", str(SERIES / "posterior_bad_key")],
+            ["a draw does not fit", "did you mean 'p_join_max'?"],
+        ),
         (["--months", "200"], ["--months 200: at most 121"]),
         (["--set", "outreach.pushes_per_wek=3"], ["did you mean 'pushes_per_week'?"]),
     ],

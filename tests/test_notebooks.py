@@ -21,6 +21,9 @@ from nbclient.exceptions import CellExecutionError
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
+# Notebooks held to "quiet": nothing on stderr (no warnings, no library log lines, no progress
+# bars) and each figure shown once.
+QUIET = {"01_quickstart.ipynb", "04_fit_and_forecast.ipynb"}
 
 
 @pytest.fixture
@@ -38,8 +41,8 @@ def python3_kernel(tmp_path, monkeypatch):
         )
     )
     monkeypatch.setenv(
-        "JUPYTER_PATH", os.pathsep.join(filter(None, [str(tmp_path / "jupyter"),
-                                                      os.environ.get("JUPYTER_PATH")]))
+        "JUPYTER_PATH",
+        os.pathsep.join(filter(None, [str(tmp_path / "jupyter"), os.environ.get("JUPYTER_PATH")])),
     )
     # The kernel imports the package from this checkout even if it is not installed.
     monkeypatch.setenv(
@@ -78,3 +81,10 @@ def test_notebook_runs_without_errors(path, python3_kernel):
         if out.get("output_type") == "error"
     ]
     assert not errors, f"{path.name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+    if path.name in QUIET:
+        for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+            outputs = cell.get("outputs", [])
+            noise = [o["text"] for o in outputs if o.get("name") == "stderr"]
+            assert not noise, f"{path.name}, code cell {i}: stderr {noise[0][:300]!r}"
+            images = [o for o in outputs if "image/png" in o.get("data", {})]
+            assert len(images) <= 1, f"{path.name}, code cell {i}: a figure shown twice"

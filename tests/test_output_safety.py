@@ -133,7 +133,7 @@ def test_out_dot_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path / "cwd")
     before = snapshot(tmp_path)
     calls = []
-    monkeypatch.setattr("model.commands.run.simulate", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr("model.api.simulate", lambda *a, **k: calls.append(1))
     code, _, err = run_tiny(SMALL, ".", capsys)
     assert code == 2 and "(the current folder)" in err
     assert calls == []  # refused before simulating

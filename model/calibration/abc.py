@@ -35,73 +35,9 @@ import numpy as np
 
 from model.api import simulate
 from model.calibration.series import MonthlySeries, monthly_metrics
+from model.calibration.spec import ParamRange
 from model.errors import InputError
 from model.scenario import apply_overrides, validate
-
-#: Default parameters and uniform prior ranges (DESIGN §7 says to sweep them; sources there).
-DEFAULT_PRIORS: dict[str, tuple[float, float]] = {
-    # Diversion: "8% of platform orders with a ¥3 red packet", no traceable source (D), sweep
-    # 2–20%. With the baseline's p_join_base 0.03 and ¥3 of ¥5 scale, the join rate is
-    # 0.03 + (p_join_max − 0.03)·0.45, so p_join_max 0.03–0.40 spans join rates 3–20%.
-    # (The schema needs p_join_max ≥ p_join_base: the low end is raised to the scenario's base.)
-    "diversion.p_join_max": (0.03, 0.40),
-    # Unfollow per push at fatigue 1: email 0.1–0.3% (Mailchimp, B) to SMS 0.5–3.7% (B/C).
-    "outreach.p_unfollow_base": (0.001, 0.037),
-    # Referral conversion per invitation: no source at all (D); 0 to 4× the default 0.05.
-    "referral.p_convert": (0.0, 0.20),
-}
-
-
-@dataclass(frozen=True)
-class ParamRange:
-    """One calibrated parameter: a dotted scenario key with a uniform prior on [low, high]."""
-
-    key: str
-    low: float
-    high: float
-
-    @property
-    def width(self) -> float:
-        """Width of the prior range."""
-        return self.high - self.low
-
-
-def parse_param(text: str) -> ParamRange:
-    """Parse ``--param dotted.key=LOW:HIGH``.
-
-    Raises:
-        InputError: malformed text, a value that is not a number, or LOW ≥ HIGH.
-    """
-    if "=" not in text or ":" not in text.split("=", 1)[1]:
-        raise InputError(
-            f"--param {text!r}: expected dotted.key=LOW:HIGH, e.g. "
-            "diversion.p_join_max=0.05:0.30"
-        )
-    key, bounds = (s.strip() for s in text.split("=", 1))
-    low_s, high_s = (s.strip() for s in bounds.split(":", 1))
-    try:
-        low, high = float(low_s), float(high_s)
-    except ValueError:
-        raise InputError(
-            f"--param {text!r}: bounds {low_s!r} and {high_s!r} must be numbers"
-        ) from None
-    if not (np.isfinite(low) and np.isfinite(high)):
-        raise InputError(f"--param {text!r}: bounds must be finite numbers")
-    if low >= high:
-        raise InputError(f"--param {text!r}: LOW = {low:g} must be below HIGH = {high:g}")
-    if not key:
-        raise InputError(f"--param {text!r}: the key before '=' is empty")
-    return ParamRange(key, low, high)
-
-
-def default_params(raw: dict[str, Any]) -> list[ParamRange]:
-    """The default calibrated parameters with their prior ranges for this scenario."""
-    out = []
-    for key, (low, high) in DEFAULT_PRIORS.items():
-        if key == "diversion.p_join_max":
-            low = max(low, float(raw.get("diversion", {}).get("p_join_base", 0.0)))
-        out.append(ParamRange(key, low, high))
-    return out
 
 
 def check_params(raw: dict[str, Any], params: list[ParamRange], source: str) -> None:
@@ -134,8 +70,10 @@ def check_params(raw: dict[str, Any], params: list[ParamRange], source: str) -> 
                 ) from None
     # Every parameter at its low end together, and at its high end together: cross-field rules
     # (p_join_max ≥ p_join_base) and limits on products (the purchase rate) apply jointly.
-    for label, corner in (("every LOW", {p.key: p.low for p in params}),
-                          ("every HIGH", {p.key: p.high for p in params})):
+    for label, corner in (
+        ("every LOW", {p.key: p.low for p in params}),
+        ("every HIGH", {p.key: p.high for p in params}),
+    ):
         if len(params) < 2:
             break
         try:
@@ -258,9 +196,7 @@ def make_abc(model: SeriesModel, params: list[ParamRange], population_size: int,
     """The ABCSMC object: uniform priors, adaptive L1 distance, median epsilon."""
     import pyabc
 
-    prior = pyabc.Distribution(
-        **{p.key: pyabc.RV("uniform", p.low, p.width) for p in params}
-    )
+    prior = pyabc.Distribution(**{p.key: pyabc.RV("uniform", p.low, p.width) for p in params})
     # Distance: a weighted L1 norm over every month of every series, each entry scaled by its
     # median absolute deviation across the latest generation's simulations, re-fitted every
     # generation (pyABC's AdaptivePNormDistance; Prangle 2017, Schälte et al. 2022). Without the

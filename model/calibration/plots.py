@@ -8,6 +8,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from model.formatting import count, yuan
 
 TITLES = {
     "n_private": "Private pool (month end)",
@@ -20,6 +23,8 @@ TITLES = {
     "cum_contribution": "Cumulative contribution (¥)",
 }
 COLOUR = "#55A868"
+#: Panels in yuan: their ticks read ¥k / ¥M instead of a 1e6 offset.
+MONEY = ("contribution", "cum_contribution")
 
 
 def _grid(n: int, width: float = 4.2, height: float = 3.2):
@@ -29,6 +34,16 @@ def _grid(n: int, width: float = 4.2, height: float = 3.2):
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, list(axes.flat[:n])
+
+
+def _axes(ax, metric: str) -> None:
+    """Whole months on x (never 1.5); on y money as ¥k / ¥M, counts with separators."""
+    ax.set_xlabel("month (30 days)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if metric in MONEY:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: yuan(v, compact=True)))
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: count(v)))
 
 
 def posterior_predictive(
@@ -48,11 +63,18 @@ def posterior_predictive(
     fig, axes = _grid(len(columns))
     for ax, col in zip(axes, columns, strict=True):
         band = predictive[predictive["series"] == col].sort_values("month")
-        ax.fill_between(band["month"], band["p05"], band["p95"], color=COLOUR, alpha=0.3,
-                        label="90% of posterior simulations")
+        ax.fill_between(
+            band["month"],
+            band["p05"],
+            band["p95"],
+            color=COLOUR,
+            alpha=0.3,
+            label="90% of posterior simulations",
+        )
         ax.plot(band["month"], band["p50"], color=COLOUR, label="median")
         ax.plot(observed["month"], observed[col], "o", color="black", ms=4, label="observed")
-        ax.set(title=TITLES.get(col, col), xlabel="month")
+        ax.set_title(TITLES.get(col, col))
+        _axes(ax, col)
         ax.set_ylim(bottom=0)
     axes[0].legend(fontsize=8, loc="best")
     fig.suptitle("Posterior predictive check")
@@ -81,7 +103,8 @@ def fan_chart(bands: pd.DataFrame, path: str | Path | None = None, title: str = 
         ax.fill_between(b["month"], b["p05"], b["p95"], color=COLOUR, alpha=0.2, label="90%")
         ax.fill_between(b["month"], b["p25"], b["p75"], color=COLOUR, alpha=0.45, label="50%")
         ax.plot(b["month"], b["p50"], color="black", lw=1.2, label="median")
-        ax.set(title=TITLES.get(metric, metric), xlabel="month")
+        ax.set_title(TITLES.get(metric, metric))
+        _axes(ax, metric)
         if np.all(b["p05"] >= 0):
             ax.set_ylim(bottom=0)
         else:

@@ -14,8 +14,7 @@ column         meaning                                               kind
 ============== ===================================================== ========
 
 The forecast adds ``n_lapsed`` (stock), ``contribution`` (flow, yuan) and ``cum_contribution``
-(stock, yuan). This module and :mod:`model.calibration.report` are the only ones here that
-touch files.
+(stock, yuan). Reading the CSV is this module's only file access.
 """
 
 from __future__ import annotations
@@ -32,15 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.calibration.spec import DAYS_PER_MONTH, MONTHLY_METRICS, SERIES_COLUMNS
 from model.errors import InputError
 from model.textfiles import read_text
-
-DAYS_PER_MONTH = 30
-
-#: Series a monthly CSV may hold (any non-empty subset), in display order.
-SERIES_COLUMNS = ("n_private", "joins", "unfollows", "orders", "n_public")
-#: Every monthly metric the aggregation can produce (the forecast uses the extra ones).
-MONTHLY_METRICS = (*SERIES_COLUMNS, "n_lapsed", "contribution", "cum_contribution")
 
 # How each monthly metric comes out of the daily table: a stock at month end, or a monthly sum.
 _STOCKS = {
@@ -148,8 +141,7 @@ def monthly_metrics(
     n_days = len(daily["day"])
     if max(wanted) * DAYS_PER_MONTH > n_days:
         raise ValueError(
-            f"the run has {n_days} days; month {max(wanted)} needs "
-            f"{max(wanted) * DAYS_PER_MONTH}"
+            f"the run has {n_days} days; month {max(wanted)} needs {max(wanted) * DAYS_PER_MONTH}"
         )
     ends = np.asarray(wanted) * DAYS_PER_MONTH  # exclusive end day of each month
     out: dict[str, np.ndarray] = {}

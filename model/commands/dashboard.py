@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.commands.common import require_file
+from model.commands.options import require_file
 
 DEFAULT_FILE = "scenarios/compare_operating_modes.toml"
 

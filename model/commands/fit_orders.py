@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
-from model.commands.common import add_overwrite_argument
+from model.commands.options import add_overwrite_argument
 from model.errors import InputError
 from model.outputs import claim_output_dir, publish
 
@@ -158,6 +159,18 @@ def run(args: argparse.Namespace) -> int:
             f"customer (p = {bg.params_['a'] / (bg.params_['a'] + bg.params_['b']):.3g}); "
             "see the NOTE in fitted_behaviour.toml"
         )
+    weak = not_identified(record)
+    if weak:
+        shown = ", ".join(f"{name} = {value:.3g}" for name, value in weak.items())
+        print(
+            f"warning: too little data for a stable fit: {record['n_customers']} customers, "
+            f"{record['n_repeat_customers']} of them with repeat purchases by "
+            f"--calibration-end; {shown} "
+            + ("is" if len(weak) == 1 else "are")
+            + " not pinned down (standard error undefined or larger than the value). Treat "
+            "the fitted fragments as placeholders: fit a longer export or more customers",
+            file=sys.stderr,
+        )
     with publish(claim) as out:
         write_fit_json(out, record)
         write_fragment(out, record)
@@ -169,6 +182,27 @@ def run(args: argparse.Namespace) -> int:
 
     _print_report(args, record, fit.holdout, pd)
     return 0
+
+
+#: The fitted values a scenario takes whose precision says whether the data sufficed: BG/NBD's
+#: purchase-rate heterogeneity (r, alpha) and Gamma-Gamma's spread of spend (q). Its p and gamma
+#: are left out: only their ratio is well determined even on hundreds of customers.
+IDENTIFIED = {"bgnbd": ("r", "alpha"), "gamma_gamma": ("q",)}
+
+
+def not_identified(record: dict) -> dict[str, float]:
+    """Fitted values whose standard error is undefined or larger than the value itself.
+
+    Two customers, for example, give BG/NBD r = 1e7 with no standard error: the data cannot
+    tell the spread of purchase rates, and the optimiser wanders off to the boundary.
+    """
+    weak = {}
+    for model, names in IDENTIFIED.items():
+        for name in names:
+            value, se = record[model][name], record[model]["se"][name]
+            if se is None or not math.isfinite(se) or se > abs(value):
+                weak[name] = value
+    return weak
 
 
 def _read_calendar(path: str):

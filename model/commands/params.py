@@ -6,9 +6,8 @@ import argparse
 import csv
 import sys
 
-from model.commands.common import add_set_argument, load_from_args
+from model.commands.options import add_set_argument, load_from_args
 from model.errors import InputError
-from model.scenario.params import rows
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Print the parameter table."""
+    from model.scenario.params import rows
+
     scenario = load_from_args(args) if args.scenario else None
     if scenario is None and args.overrides:
         raise InputError("--set needs a SCENARIO file to apply to")

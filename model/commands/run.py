@@ -7,19 +7,13 @@ import sys
 from pathlib import Path
 
 from model._version import __version__
-from model.api import simulate
-from model.commands.common import (
+from model.commands.options import (
     add_overwrite_argument,
+    add_progress_argument,
     add_set_argument,
-    format_value,
     load_from_args,
 )
 from model.kpis import HEADLINE
-from model.outputs import claim_output_dir, default_out, publish, write_json
-from model.plots import write_run_plots
-from model.resources import check_memory, scenario_run_bytes
-from model.scenario import scenario_to_toml
-from model.scenario.loader import scenario_files
 
 HEADLINE_KPIS = HEADLINE  # the registry's headline KPIs (model/kpis.py), in its order
 
@@ -39,11 +33,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output directory (default: out/<scenario name>)")
     add_overwrite_argument(p)
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    add_progress_argument(p)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     """Validate, simulate, then write everything into a fresh output directory at once."""
+    # Imported here, not at the top: building the parser (--help) must not load the simulator.
+    from model.api import simulate
+    from model.outputs import claim_output_dir, default_out, publish, write_json
+    from model.resources import check_memory, scenario_run_bytes
+    from model.scenario import scenario_to_toml
+    from model.scenario.loader import scenario_files
+
     scenario = load_from_args(args)
     out = Path(args.out) if args.out else default_out("out", scenario.name)
     inputs = scenario_files(args.scenario)
@@ -53,7 +55,8 @@ def main(args: argparse.Namespace) -> int:
         size=scenario.market.size,
         per_run=scenario_run_bytes(scenario),
     )
-    result = simulate(scenario, seed=scenario.sim.seed, progress=True)
+    # The bar shows only on a terminal (tqdm's disable=None), never in a redirected log.
+    result = simulate(scenario, seed=scenario.sim.seed, progress=not args.no_progress)
     with publish(claim) as tmp:
         result.daily.to_parquet(tmp / "daily.parquet", index=False)
         result.daily.to_csv(tmp / "daily.csv", index=False)
@@ -74,6 +77,8 @@ def main(args: argparse.Namespace) -> int:
         if not result.guides.empty:
             result.guides.to_csv(tmp / "guides.csv", index=False)
         if not args.no_plots:
+            from model.plots import write_run_plots
+
             write_run_plots(result.daily, tmp)
     print_kpis(result.summary(), title=f"{scenario.name} (seed {scenario.sim.seed})")
     print(f"\nwrote {out}/")
@@ -81,8 +86,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def print_kpis(kpis: dict, title: str) -> None:
-    """A short KPI table for the terminal."""
+    """A short KPI table for the terminal, each value in its unit."""
+    from model.formatting import format_kpi
+
     print(title)
     width = max(len(k) for k in HEADLINE_KPIS)
     for key in HEADLINE_KPIS:
-        print(f"  {key:<{width}}  {format_value(kpis.get(key)):>14}")
+        print(f"  {key:<{width}}  {format_kpi(key, kpis.get(key)):>14}")

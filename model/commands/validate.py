@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from model.commands.common import add_set_argument, load_from_args
+from model.commands.options import add_set_argument, load_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

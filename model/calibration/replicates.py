@@ -15,17 +15,13 @@ import numpy as np
 import pandas as pd
 
 from model.api import simulate
-from model.calibration.series import DAYS_PER_MONTH, monthly_metrics
+from model.calibration.series import monthly_metrics
+from model.calibration.spec import DAYS_PER_MONTH, FORECAST_METRICS
 from model.execution import map_runs
 from model.scenario import apply_overrides, validate
 from model.scenario.schema import Scenario
 from model.seeds import replicate_seed
 
-#: KPIs of the forecast, one fan-chart panel each: customers by domain (month end), orders and
-#: contribution in the month, and contribution so far.
-FORECAST_METRICS = (
-    "n_public", "n_private", "n_lapsed", "orders", "contribution", "cum_contribution"
-)
 #: The quantiles of the bands table.
 QUANTILES = {"p05": 0.05, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p95": 0.95}
 
