@@ -1,11 +1,18 @@
-"""``run.py optimize``: recommend the levers, confirmed on fresh seeds and draws."""
+"""``run.py optimize SPEC``: recommend the levers, confirmed on fresh seeds and draws."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from model.commands.common import add_overwrite_argument, add_set_argument, positive_int
+from model.commands.options import (
+    add_execution_arguments,
+    add_overwrite_argument,
+    add_set_argument,
+    positive_int,
+    set_overrides,
+    shows_progress,
+)
 
 DEFAULT_OUT = "out/optimize"
 
@@ -17,9 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="search the levers for the best strategy under constraints, confirmed on fresh seeds",
         description="Search the levers of an optimisation file (TPE, then a local polish) on one "
         "fixed block of market draws and seeds, re-run the best few and the base scenario on "
-        "fresh ones, and recommend the best that beats the base there with 95%% confidence "
+        "fresh ones, and recommend the best that beats the base there with 95% confidence "
         "(or say that none does). Writes recommendation.toml (runnable with run.py run), "
-        "trace.csv, confirmation.csv, response curves, a report. Running the same command "
+        "trace.csv, confirmation.csv, response curves and a report. Running the same command "
         "again resumes: finished runs are reused.",
     )
     p.add_argument(
@@ -31,27 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="candidates the search evaluates (default: the file's budget_evals)",
     )
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=positive_int,
-        metavar="N",
-        help="local processes (1: in-process; default: every core)",
-    )
-    where.add_argument(
-        "--scheduler",
-        metavar="tcp://HOST:PORT",
-        help="run on a Dask cluster through its scheduler address",
-    )
+    add_execution_arguments(p, retries=True, seed_default="the file's root_seed")
     p.add_argument(
-        "--out",
-        metavar="DIR",
-        help=f"output folder ({DEFAULT_OUT}/<name>); running again resumes it",
+        "--out", metavar="DIR", help=f"output folder ({DEFAULT_OUT}/<name>); running again resumes"
     )
     add_set_argument(p)
     add_overwrite_argument(p)
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -63,10 +56,13 @@ def run(args: argparse.Namespace) -> int:
     from model.optimize import run as optimise
     from model.optimize.runner import claim
     from model.outputs import default_out
-    from model.scenario import parse_set
 
-    cli_set = dict(parse_set(item) for item in args.overrides)
-    spec = load_spec(args.spec, budget_evals=args.budget_evals, cli_set=cli_set)
+    spec = load_spec(
+        args.spec,
+        budget_evals=args.budget_evals,
+        cli_set=set_overrides(args),
+        root_seed=args.seed,
+    )
     out = Path(args.out) if args.out else default_out(DEFAULT_OUT, spec.name)
     claimed = claim(out, spec, overwrite=args.overwrite)
     try:
@@ -75,18 +71,19 @@ def run(args: argparse.Namespace) -> int:
             claimed,
             workers=args.workers,
             scheduler=args.scheduler,
-            progress=not args.no_progress and sys.stderr.isatty(),
+            retries=args.retries,
+            progress=shows_progress(args),
             plots=not args.no_plots,
             log=print,
         )
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted: finished runs are kept in {out}/evaluations; run the same "
-            "command again to resume",
+            f"\ninterrupted: finished runs are kept in {out}/evaluations; run the same command "
+            "again to resume",
             file=sys.stderr,
         )
         raise
-    except RuntimeError as err:
+    except RuntimeError as err:  # runs lost their worker: run again to retry them
         print(f"error: {err}", file=sys.stderr)
         return 1
     runs = result.runs

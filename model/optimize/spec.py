@@ -297,7 +297,11 @@ class OptimizeSpec:
 
 
 def load_spec(
-    path: str | os.PathLike, *, budget_evals: int | None = None, cli_set: dict | None = None
+    path: str | os.PathLike,
+    *,
+    budget_evals: int | None = None,
+    cli_set: dict | None = None,
+    root_seed: int | None = None,
 ) -> OptimizeSpec:
     """Read, check and resolve an optimisation file.
 
@@ -305,6 +309,8 @@ def load_spec(
         path: the TOML file.
         budget_evals: overrides the file's ``budget_evals`` (``--budget-evals``).
         cli_set: ``--set`` overrides of the shared market, applied after the file's.
+        root_seed: overrides the file's ``root_seed`` (``--seed``); the confirmation's seed is
+            derived from it unless the file gives one.
 
     Raises:
         InputError: naming the file, the field, the value and what is allowed; also a spec
@@ -317,6 +323,8 @@ def load_spec(
         spec = OptimizeFile.model_validate(raw)
     except ValidationError as err:
         raise InputError(_describe(err.errors()[0]), file=src) from None
+    if root_seed is not None:
+        spec = spec.model_copy(update={"root_seed": int(root_seed)})
     base_path = _base_path(spec.market.base, path)
     base_raw = resolve_raw(base_path)
     return resolve(
