@@ -69,7 +69,7 @@ class PlatformAgent(mesa.Agent):
             return 0.0, 0.0
         self.carry = acq.adstock(spend, self.carry, self.cfg.adstock_theta)
         c0 = acq.inflated_c0(
-            self.cfg.c0_yuan, self.cfg.cac_inflation_per_year, day, self.cac_multiplier(day)
+            self.cfg.cac_floor_yuan, self.cfg.cac_inflation_per_year, day, self.cac_multiplier(day)
         )
         cap = self.cfg.daily_cap * self.cap_multiplier(day)
         return spend, acq.expected_new_customers(self.carry, c0, cap, prospects_left, market_size)
@@ -131,61 +131,107 @@ class BrandAgent(mesa.Agent):
         return base
 
 
-class GuideAgent(mesa.Agent):
-    """A shopping guide (导购): holds members, earns a salary and a commission on their GMV."""
+class HolderAgent(mesa.Agent):
+    """An account or a guide holding members: its seat count lives in the operation's arrays.
+
+    Its P&L is on **incremental** contribution: for every order its members place, the order's
+    contribution minus what the same customer would have brought anyway at their base rate on
+    their home platform (see ``PrivateDomainModel._book_orders``), less the holder's own cost
+    (an account's operator or a guide's salary). Overheads shared by the operation (content
+    team, groups, tools) are not split over holders.
+    """
 
     def __init__(self, model: mesa.Model, index: int, hired_day: int) -> None:
         super().__init__(model)
-        self.index = index
+        self.index = index  # seat-array slot; stays the holder's for good
         self.hired_day = hired_day
-        self.gmv_fen = 0
-        self.gross_profit_fen = 0
+        self.released_day: int | None = None
+        self.gmv_fen = 0  # members' private-channel GMV
         self.commission_fen = 0
-        self.salary_fen = 0
+        self.cost_fen = 0  # salary (guides) or operator (accounts)
+        self.incremental_fen = 0  # members' orders' contribution beyond their baseline
 
     @property
     def profit_fen(self) -> int:
-        """Per-guide P&L: gross profit on members' private orders − commission − salary."""
-        return self.gross_profit_fen - self.commission_fen - self.salary_fen
+        """Incremental contribution of its members' orders (commission paid) − own cost."""
+        return self.incremental_fen - self.cost_fen
+
+
+class AccountAgent(HolderAgent):
+    """A WeCom account (persona, distribution modes): an operator holding up to the friend cap."""
+
+
+class GuideAgent(HolderAgent):
+    """A shopping guide (导购): holds members, earns a salary and a commission on their GMV."""
+
+    @property
+    def salary_fen(self) -> int:
+        """Salary paid so far (the guide's own cost)."""
+        return self.cost_fen
 
 
 class PrivateOperationAgent(mesa.Agent):
-    """The private operation: accounts or guides with capacity, community groups, their costs."""
+    """The private operation: accounts or guides with capacity, community groups, their costs.
+
+    **Capacity both ways.** Holders (accounts or guides) are hired when today's joiners do not
+    fit (``on_full = "hire"``) and released, at the end of a day, while the members would fit in
+    one fewer at a fill of ``release_below_fill`` or less, never below the initial team; the
+    released holder's members move to the others (WeCom's customer transfer on staff leaving).
+    Hiring waits for a full team and releasing for a team one holder lighter still
+    ``release_below_fill`` full, so after a release at least (1 − fill)·capacity·(k − 1)
+    joiners arrive before the next hire: no thrashing. Under ``on_full = "reject"`` the team is
+    fixed and never released. Slots of released holders stay empty (capacity 0), so a
+    member's ``owner`` never needs renumbering. **Groups** are refilled before new ones open:
+    joiners take free seats in the oldest groups with room first; a group with no members
+    costs nothing (upkeep is per live group).
+    """
 
     def __init__(self, model: mesa.Model, cfg: Operation) -> None:
         super().__init__(model)
         self.cfg = cfg
         self.mode = cfg.mode
+        self.holder_class = GuideAgent if cfg.mode == "guides" else AccountAgent
         if cfg.mode == "guides":
             self.capacity = min(cfg.guide_capacity, cfg.friend_cap_per_account)
             initial, self.max_holders = cfg.guides_initial, cfg.guides_max
         else:
             self.capacity = cfg.friend_cap_per_account
             initial, self.max_holders = cfg.accounts_initial, cfg.accounts_max
+        self.min_holders = min(initial, self.max_holders)
+        self.holders: list[HolderAgent] = []  # every holder ever, by slot (released ones too)
         self.holder_members = np.zeros(0, dtype=np.int64)
-        self._hire(min(initial, self.max_holders), day=0)
+        self.live = np.zeros(0, dtype=bool)
+        self._hire(self.min_holders, day=0)
         self.group_size = np.zeros(16, dtype=np.int64)
-        self.n_groups = 0  # groups ever opened; the last one is the one being filled
+        self.n_groups = 0  # groups ever opened
 
     @property
     def guides(self) -> list[GuideAgent]:
-        """The guides in hiring order (``guide.index``), read from Mesa's agent registry."""
-        guides = self.model.agents_by_type.get(GuideAgent)
-        return guides.to_list() if guides is not None else []
+        """Every guide ever employed, in hiring order (released ones included)."""
+        return [h for h in self.holders if isinstance(h, GuideAgent)]
 
     @property
     def n_holders(self) -> int:
         """Accounts (persona, distribution) or guides (guides mode) currently employed."""
-        return len(self.holder_members)
+        return int(np.count_nonzero(self.live))
+
+    def _room(self) -> np.ndarray:
+        return np.where(self.live, self.capacity - self.holder_members, 0)
 
     def _hire(self, n: int, day: int) -> None:
         if n <= 0:
             return
-        start = self.n_holders
+        start = len(self.holders)
         self.holder_members = np.concatenate([self.holder_members, np.zeros(n, dtype=np.int64)])
-        if self.mode == "guides":
-            for i in range(n):
-                GuideAgent(self.model, start + i, day)  # registers itself with the model
+        self.live = np.concatenate([self.live, np.ones(n, dtype=bool)])
+        self.holders += [self.holder_class(self.model, start + i, day) for i in range(n)]
+
+    def seat(self, n: int, room: np.ndarray | None = None) -> np.ndarray:
+        """Owners for ``n`` members among the live holders with room (first slots first)."""
+        room = self._room() if room is None else room
+        owners = np.searchsorted(np.cumsum(room), np.arange(n), side="right")
+        self.holder_members += np.bincount(owners, minlength=len(room))
+        return owners
 
     def place(self, n: int, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Seat ``n`` joiners: an owner with room (hiring if the rule allows) and a group.
@@ -193,30 +239,25 @@ class PrivateOperationAgent(mesa.Agent):
         Returns the owners and groups of the first ``k ≤ n`` joiners who found room; the
         rest fail to join (no account or guide could take them).
         """
-        room = self.capacity - self.holder_members
-        free = int(room.sum())
+        free = int(self._room().sum())
         if free < n and self.cfg.on_full == "hire":
             self._hire(min(-(-(n - free) // self.capacity), self.max_holders - self.n_holders), day)
-            room = self.capacity - self.holder_members
-            free = int(room.sum())
+            free = int(self._room().sum())
         k = min(n, free)
         if k == 0:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty
-        owners = np.searchsorted(np.cumsum(room), np.arange(k), side="right")
-        self.holder_members += np.bincount(owners, minlength=self.n_holders)
-        return owners, self._assign_groups(k)
+        return self.seat(k), self._assign_groups(k)
 
     def _assign_groups(self, k: int) -> np.ndarray:
         cap = self.cfg.group_cap
-        if self.n_groups == 0:
-            self.n_groups = 1
-        last = self.n_groups - 1
-        first = min(k, cap - int(self.group_size[last]))
+        room = cap - self.group_size[: self.n_groups]
+        cum = np.cumsum(room)
+        refill = min(k, int(cum[-1]) if self.n_groups else 0)
         groups = np.empty(k, dtype=np.int64)
-        groups[:first] = last
-        groups[first:] = last + 1 + np.arange(k - first) // cap
-        self.n_groups = int(groups[-1]) + 1 if k else self.n_groups
+        groups[:refill] = np.searchsorted(cum, np.arange(refill), side="right")
+        groups[refill:] = self.n_groups + np.arange(k - refill) // cap
+        self.n_groups = max(self.n_groups, int(groups[-1]) + 1)
         if self.n_groups > len(self.group_size):
             grown = np.zeros(max(2 * len(self.group_size), self.n_groups), dtype=np.int64)
             grown[: len(self.group_size)] = self.group_size
@@ -227,8 +268,37 @@ class PrivateOperationAgent(mesa.Agent):
     def release(self, owners: np.ndarray, groups: np.ndarray) -> None:
         """Members who unfollowed free their seat with their owner and in their group."""
         if len(owners):
-            self.holder_members -= np.bincount(owners, minlength=self.n_holders)
+            self.holder_members -= np.bincount(owners, minlength=len(self.holder_members))
             self.group_size -= np.bincount(groups, minlength=len(self.group_size))
+
+    def holder_to_release(self) -> int | None:
+        """The slot to release today under the hysteresis rule (class docstring), if any.
+
+        The live holder with the fewest members (the newest among equals), so the fewest
+        members change hands.
+        """
+        k = self.n_holders
+        if self.cfg.on_full != "hire" or k <= self.min_holders:
+            return None
+        members = int(self.holder_members[self.live].sum())
+        if members > (k - 1) * self.capacity * self.cfg.release_below_fill:
+            return None
+        load = np.where(self.live, self.holder_members, np.iinfo(np.int64).max)
+        return int(len(load) - 1 - np.argmin(load[::-1]))
+
+    def seat_elsewhere(self, n: int, slot: int) -> np.ndarray:
+        """Owners for the ``n`` members of a holder about to be released, among the others."""
+        room = self._room()
+        room[slot] = 0
+        return self.seat(n, room)
+
+    def retire(self, slot: int, day: int) -> None:
+        """Release a holder whose members have been moved to others (seats already given)."""
+        holder = self.holders[slot]
+        holder.released_day = day
+        self.live[slot] = False
+        self.holder_members[slot] = 0
+        holder.remove()  # leaves Mesa's registry; its P&L stays in self.holders
 
     def n_live_groups(self) -> int:
         """Groups with at least one member (each costs community staff time)."""
@@ -240,11 +310,11 @@ class PrivateOperationAgent(mesa.Agent):
         if self.mode == "guides":
             per_holder = to_fen(c.guide_salary_per_day_yuan)
             content = 0
-            for guide in self.model.agents_by_type.get(GuideAgent, ()):
-                guide.salary_fen += per_holder
         else:
             per_holder = to_fen(c.account_cost_per_day_yuan)
             content = to_fen(c.content_cost_per_day_yuan) if self.mode == "persona" else 0
+        for slot in np.flatnonzero(self.live):
+            self.holders[slot].cost_fen += per_holder
         staff = per_holder * self.n_holders + content
         staff += to_fen(c.group_cost_per_day_yuan) * self.n_live_groups()
         return staff, to_fen(c.tools_cost_per_day_yuan)

@@ -44,19 +44,22 @@ def simulate(
     model.run(progress=progress)
     daily = pd.DataFrame(model.recorder.as_dict())
     daily["day"] = daily["day"].astype(np.int32)
+    op = model.operation
+    holders = op.holders if op else []
     guides = pd.DataFrame(
         [
             {
                 "guide": g.index,
                 "hired_day": g.hired_day,
+                "released_day": g.released_day,
                 "gmv": g.gmv_fen / 100,
-                "gross_profit": g.gross_profit_fen / 100,
                 "commission": g.commission_fen / 100,
+                "incremental_contribution": g.incremental_fen / 100,
                 "salary": g.salary_fen / 100,
                 "profit": g.profit_fen / 100,
-                "members_now": int(model.operation.holder_members[g.index]),
+                "members_now": int(op.holder_members[g.index]),
             }
-            for g in (model.operation.guides if model.operation else [])
+            for g in (op.guides if op else [])
         ]
     )
     return SimulationResult(
@@ -66,7 +69,11 @@ def simulate(
         seed=model.seed_label,
         daily=daily,
         kpis=kpis(
-            model.recorder.as_dict(), model.pop, model.operation.guides if model.operation else None
+            model.recorder.as_dict(),
+            model.pop,
+            holders if op else None,
+            residual_value=model.residual_value(),
+            discount_rate_per_year=scenario.market.discount_rate_per_year,
         ),
         scenario=scenario.model_dump(mode="json"),
         guides=guides,

@@ -63,6 +63,46 @@ def _k(
 
 
 _DEFINITIONS: tuple[KPI, ...] = (
+    # --- value: the horizon's cash plus what the customers are still worth (model/valuation.py)
+    _k(
+        "value_created",
+        "higher",
+        "yuan",
+        "Value created",
+        "npv_contribution + residual_value: the year's discounted contribution plus the "
+        "customers' expected discounted contribution after it (both valued at day 0)",
+        True,
+    ),
+    _k(
+        "npv_contribution",
+        "higher",
+        "yuan",
+        "NPV of contribution",
+        "daily contribution discounted to day 0 at market.discount_rate_per_year",
+    ),
+    _k(
+        "residual_value",
+        "higher",
+        "yuan",
+        "Residual value",
+        "customers active at the horizon: expected discounted contribution of their future "
+        "orders, no acquisition, pushes or joins after it, discounted to day 0",
+        True,
+    ),
+    _k(
+        "value_created_per_capita",
+        "higher",
+        "yuan",
+        "Value created per person",
+        "value_created / people in the market simulated (compares across market.scale)",
+    ),
+    _k(
+        "contribution_per_capita",
+        "higher",
+        "yuan",
+        "Contribution per person",
+        "contribution / people in the market simulated (compares across market.scale)",
+    ),
     # --- money over the horizon ---------------------------------------------------------------
     _k(
         "contribution",
@@ -79,70 +119,80 @@ _DEFINITIONS: tuple[KPI, ...] = (
         "lower",
         "yuan",
         "Marketing cost",
-        "ad spend + incentives + referral rewards + commissions + staff + messaging + tools",
+        "acquisition and retargeting ads + coupon discounts + incentives + referral rewards "
+        "+ commissions + staff + messaging + tools",
         True,
     ),
-    _k("cac_paid", "lower", "yuan", "Paid CAC", "ad spend / customers acquired by paid ads", True),
+    _k(
+        "cac_paid",
+        "lower",
+        "yuan",
+        "Paid CAC",
+        "acquisition ad spend (retargeting excluded) / customers acquired by paid ads",
+        True,
+    ),
     _k(
         "cost_per_private_member",
         "lower",
         "yuan",
         "Cost per member",
-        "private-side costs / members who joined (diverted + referred)",
-        True,
-    ),
-    _k(
-        "payback_day",
-        "lower",
-        "days",
-        "Payback day",
-        "first day from which cumulative contribution stays ≥ 0 (n/a: never)",
+        "private-side costs (all marketing but platform ads) / members who joined (diverted "
+        "+ referred)",
         True,
     ),
     # --- repurchase and lifetime value -------------------------------------------------------
-    _k(
-        "repurchase_rate_30d",
-        "higher",
-        "share",
-        "Repurchase within 30 days",
-        "customers with a second order within 30 days of the first, among those old enough",
-    ),
-    _k(
-        "repurchase_rate_90d",
-        "higher",
-        "share",
-        "Repurchase within 90 days",
-        "customers with a second order within 90 days of the first, among those old enough",
-        True,
-    ),
-    _k(
-        "repurchase_rate_180d",
-        "higher",
-        "share",
-        "Repurchase within 180 days",
-        "customers with a second order within 180 days of the first, among those old enough",
+    # On the cohorts the run acquired (paid ads, referral): the day-0 base's first order is
+    # synthetic, so the base is reported apart (``*_initial``). One window convention: W days
+    # from the first order's day (ages 0 … W − 1), among customers whose whole window is in the
+    # run (model.metrics.observed_for).
+    *(
+        _k(
+            f"repurchase_rate_{w}d",
+            "higher",
+            "share",
+            f"Repurchase within {w} days",
+            f"acquired customers (paid, referral) with a second order within {w} days of the "
+            f"first, among those whose whole {w}-day window is in the run",
+            w == 90,
+        )
+        for w in (30, 90, 180)
     ),
     _k(
         "repeat_customer_share",
         "higher",
         "share",
         "Repeat customers",
-        "customers with two or more orders / customers",
+        "acquired customers (paid, referral) with two or more orders / acquired customers",
+    ),
+    *(
+        _k(
+            f"repurchase_rate_{w}d_initial",
+            "higher",
+            "share",
+            f"Day-0 base: an order within {w} days",
+            f"day-0 base customers with an order in the first {w} days of the run (their first "
+            "order, before the run, is synthetic)",
+        )
+        for w in (30, 90, 180)
     ),
     _k(
-        "ltv_180",
+        "repeat_customer_share_initial",
         "higher",
-        "yuan",
-        "LTV 180 days",
-        "mean contribution per customer in the first 180 days after the first order",
+        "share",
+        "Day-0 base: buyers",
+        "day-0 base customers with at least one order in the run / the base",
     ),
-    _k(
-        "ltv_365",
-        "higher",
-        "yuan",
-        "LTV 365 days",
-        "mean contribution per customer in the first 365 days after the first order",
-        True,
+    *(
+        _k(
+            f"ltv_{w}",
+            "higher",
+            "yuan",
+            f"LTV {w} days",
+            f"mean contribution per acquired customer (paid, referral) in the {w} days from the "
+            f"first order, among those whose whole window is in the run (n/a if none is)",
+            w == 180,
+        )
+        for w in (180, 365)
     ),
     # --- the private domain ------------------------------------------------------------------
     _k(
@@ -259,28 +309,68 @@ _DEFINITIONS: tuple[KPI, ...] = (
         "Messages sent",
         "push messages sent over the horizon",
     ),
+    _k(
+        "cum_new_dormant_ban",
+        "lower",
+        "count",
+        "Lost to bans",
+        "customers gone dormant because of a ban: dropout after an order lost to it, or "
+        "defection on a ban day",
+    ),
     _k("orders", "higher", "count", "Orders", "orders in all channels over the horizon"),
     _k(
-        "share_guides_profitable",
+        "cost_retargeting",
+        "lower",
+        "yuan",
+        "Retargeting",
+        "ad spend to keep reaching past buyers: its share of every repeat platform order",
+    ),
+    # --- incremental accounting of members' orders (PrivateDomainModel._book_orders) ---------
+    _k(
+        "contribution_incremental",
+        "higher",
+        "yuan",
+        "Incremental contribution",
+        "members' orders' contribution beyond what they would have brought anyway at their base "
+        "rate on their home platform (referred customers: all of it), before staff and tools",
+    ),
+    _k(
+        "gmv_incremental",
+        "higher",
+        "yuan",
+        "Incremental GMV",
+        "members' order value beyond their base rate (uplift, extra push orders, referred "
+        "customers)",
+    ),
+    _k(
+        "gmv_channel_shifted",
+        "neutral",
+        "yuan",
+        "Channel-shifted GMV",
+        "private-channel order value members would have placed on their platform anyway",
+    ),
+    _k(
+        "share_holders_profitable",
         "higher",
         "share",
-        "Profitable guides",
-        "guides mode: share of guides whose P&L is positive",
+        "Profitable accounts or guides",
+        "accounts or guides (released ones included) whose members' incremental contribution "
+        "exceeds their own cost (operator or salary); n/a: public only",
     ),
 )
 
-# LTV per acquisition source: the same definitions, split by how customers first came.
+# LTV per acquisition source: the same window convention, one cohort each.
 _SOURCES = {"initial": "the day-0 base", "paid": "paid ads", "referral": "referral"}
 _BY_SOURCE = tuple(
     _k(
-        f"{base.name}_{source}",
+        f"ltv_{w}_{source}",
         "higher",
         "yuan",
-        f"{base.label} ({source})",
-        f"{base.definition}; customers acquired by {who}",
+        f"LTV {w} days ({source})",
+        f"mean contribution per customer acquired by {who} in the {w} days from the first order "
+        "(the base's: from day 0), among those whose whole window is in the run",
     )
-    for base in _DEFINITIONS
-    if base.name in ("ltv_180", "ltv_365")
+    for w in (180, 365)
     for source, who in _SOURCES.items()
 )
 

@@ -1,9 +1,17 @@
 """One ledger for every yuan (DESIGN §4), kept in integer fen so the identity holds to the cent.
 
 contribution = gross profit − platform fees − marketing cost, where
-marketing cost = ad spend + diversion incentives + referral rewards + commissions + staff
-+ messaging + tools. Each amount is rounded to the fen once, when it is booked; totals are
-integer sums, so daily lines add up to the cumulative lines exactly.
+marketing cost = acquisition ads + retargeting ads + coupon discounts + diversion incentives
++ referral rewards + commissions + staff + messaging + tools. Each amount is rounded to the fen
+once, when it is booked; totals are integer sums, so daily lines add up to the cumulative lines
+exactly.
+
+Revenue is what customers paid (after discounts). Gross profit is the margin on the *list*
+value of the goods, revenue + discounts: a coupon does not make the goods cheaper to make, so
+a 20%-off order at a 60% margin earns 0.6 − 0.2 = 40% of list, not 0.6 × 0.8 = 48%; the
+discount is booked as a marketing cost (``cost_discount``), as operators budget coupons.
+Retargeting (``cost_retargeting``) is the ad spend a platform charges to keep a brand in front
+of its own past buyers, booked with each repeat platform order.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ import numpy as np
 
 COST_LINES = (
     "cost_ad",
+    "cost_retargeting",
+    "cost_discount",
     "cost_incentive",
     "cost_referral",
     "cost_commission",
@@ -47,7 +57,8 @@ class Ledger:
         """Freeze today's lines, derive gross profit, marketing cost and contribution."""
         t = self._today
         revenue = t["revenue_public"] + t["revenue_private"]
-        gross_profit = int(round(revenue * self.gross_margin))
+        # The margin is on the list value: revenue plus the discounts given (module docstring).
+        gross_profit = int(round((revenue + t["cost_discount"]) * self.gross_margin))
         marketing = sum(t[line] for line in COST_LINES)
         closed = dict(t)
         closed.update(

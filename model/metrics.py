@@ -10,9 +10,17 @@ import math
 
 import numpy as np
 
+from model import valuation
 from model.kpis import KPIS
 from model.ledger import COST_LINES, LINES
-from model.population import NEVER, SOURCES, Population
+from model.population import (
+    NEVER,
+    SOURCE_INITIAL,
+    SOURCE_PAID,
+    SOURCE_REFERRAL,
+    SOURCES,
+    Population,
+)
 
 STOCKS = (
     "n_prospect",
@@ -35,12 +43,19 @@ FLOWS = (
     "orders_public",
     "orders_private",
     "orders_push",
+    "orders_push_pulled",
     "orders_lost_ban",
+    "new_dormant_ban",
+    "new_released_holders",
     "messages_sent",
 )
+# Incremental accounting of members' orders, yuan a day (memo lines: not in the ledger).
+ATTRIBUTION = ("contribution_incremental", "gmv_incremental", "gmv_channel_shifted")
 MONEY = LINES
+# Marketing costs paid to platforms (acquisition and retargeting ads); the rest is private-side.
+PUBLIC_SIDE_COSTS = ("cost_ad", "cost_retargeting")
 CUMULATIVE = ("cum_revenue", "cum_cost_marketing", "cum_contribution")
-DAILY_METRICS = ("day", *STOCKS, *FLOWS, *MONEY, *CUMULATIVE)
+DAILY_METRICS = ("day", *STOCKS, *FLOWS, *ATTRIBUTION, *MONEY, *CUMULATIVE)
 
 
 # Which way is better, per KPI: derived from the one registry (model/kpis.py). "neutral" KPIs
@@ -85,30 +100,55 @@ def _ratio(num: float, den: float) -> float | None:
     return float(num) / float(den) if den else None
 
 
-def repurchase_rate(pop: Population, window: int, last_day: int) -> float | None:
-    """Share of customers with a second order within ``window`` days of the first.
+# Cohorts. Repurchase and LTV are measured on the customers the run acquired (paid ads and
+# referral): the day-0 base's first order is synthetic (it happened before the run, on an
+# unknown day), so its "repurchase" is only P(an order within the window) and would flatter
+# any strategy that keeps the base. The base is reported separately (``*_initial``).
+ACQUIRED = (SOURCE_PAID, SOURCE_REFERRAL)
 
-    Among customers old enough to tell: first order at least ``window`` days before the last
-    simulated day.
+
+def _cohort(pop: Population, sources: tuple[int, ...]) -> np.ndarray:
+    return np.isin(pop.acquired_by, sources)
+
+
+def observed_for(pop: Population, window: int, last_day: int) -> np.ndarray:
+    """Customers whose whole ``window`` lies within the run.
+
+    The one window convention of every repurchase and LTV KPI: a window of W days starts on the
+    day of the first order and covers it and the W − 1 days after (ages 0 … W − 1); a customer
+    counts only if that whole window is observed, i.e. first order ≤ last day + 1 − W.
     """
-    old_enough = (pop.ti_first_order != NEVER) & (pop.ti_first_order <= last_day - window)
+    return (pop.ti_first_order != NEVER) & (pop.ti_first_order <= last_day + 1 - window)
+
+
+def repurchase_rate(
+    pop: Population, window: int, last_day: int, sources: tuple[int, ...] = ACQUIRED
+) -> float | None:
+    """Share of a cohort with a second order within ``window`` days of the first.
+
+    Among the cohort's customers observed for the whole window (:func:`observed_for`); a second
+    order counts if placed at an age of at most ``window − 1`` days. None if nobody qualifies.
+    """
+    old_enough = observed_for(pop, window, last_day) & _cohort(pop, sources)
     n = int(np.count_nonzero(old_enough))
     if n == 0:
         return None
     second = pop.ti_second_order[old_enough]
     first = pop.ti_first_order[old_enough]
-    hit = (second != NEVER) & (second - first <= window)
+    hit = (second != NEVER) & (second - first < window)
     return float(np.count_nonzero(hit)) / n
 
 
-def ltv(pop: Population, window: int, last_day: int, source: int | None = None) -> float | None:
-    """Mean contribution per customer within ``window`` days of the first order.
+def ltv(
+    pop: Population, window: int, last_day: int, sources: tuple[int, ...] = ACQUIRED
+) -> float | None:
+    """Mean contribution per customer of a cohort in the ``window`` days from the first order.
 
-    Among customers observed that long (optionally of one acquisition source).
+    Contribution of an order: gross profit − platform fee, retargeting or commission (the costs
+    booked with the order); among the cohort's customers observed for the whole window
+    (:func:`observed_for`). None if nobody qualifies (e.g. ``ltv_365`` of a one-year run).
     """
-    old_enough = (pop.ti_first_order != NEVER) & (pop.ti_first_order <= last_day + 1 - window)
-    if source is not None:
-        old_enough &= pop.acquired_by == source
+    old_enough = observed_for(pop, window, last_day) & _cohort(pop, sources)
     n = int(np.count_nonzero(old_enough))
     if n == 0:
         return None
@@ -116,25 +156,60 @@ def ltv(pop: Population, window: int, last_day: int, source: int | None = None) 
     return float(values[old_enough].astype(np.float64).mean())
 
 
-def payback_day(cum_contribution: np.ndarray) -> int | None:
-    """First day from which cumulative contribution stays ≥ 0 (None if it ends negative)."""
-    if len(cum_contribution) == 0 or cum_contribution[-1] < 0:
+def paired_payback_day(cum_contribution: np.ndarray, cum_reference: np.ndarray) -> int | None:
+    """The private domain's payback: first day from which a strategy stays ahead of its reference.
+
+    Both arguments are cumulative contribution series of the same length, from two runs paired
+    on the same seed (a strategy and the comparison's reference, e.g. public-only). Returns the
+    first day ``d`` with ``cum_contribution[t] − cum_reference[t] > 0`` for every ``t ≥ d``, or
+    None if the difference is not positive on the last day (not paid back within the horizon).
+    """
+    diff = np.asarray(cum_contribution, dtype=float) - np.asarray(cum_reference, dtype=float)
+    if len(diff) == 0 or diff[-1] <= 0:
         return None
-    negative = np.flatnonzero(cum_contribution < 0)
-    return 0 if len(negative) == 0 else int(negative[-1]) + 1
+    behind = np.flatnonzero(diff <= 0)
+    return 0 if len(behind) == 0 else int(behind[-1]) + 1
 
 
-def kpis(daily: dict[str, np.ndarray], pop: Population, guides: list | None = None) -> dict:
-    """The summary KPIs of a run (None where a KPI is undefined, e.g. no cohort old enough)."""
-    total = {name: float(np.sum(daily[name])) for name in (*FLOWS, *MONEY)}
+def kpis(
+    daily: dict[str, np.ndarray],
+    pop: Population,
+    holders: list | None,
+    *,
+    residual_value: float,
+    discount_rate_per_year: float,
+) -> dict:
+    """The summary KPIs of a run (None where a KPI is undefined, e.g. no cohort old enough).
+
+    Args:
+        daily: the recorded daily metrics.
+        pop: the population at the horizon.
+        holders: every account or guide the private operation employed (None: public only).
+        residual_value: the customers' expected discounted contribution after the horizon,
+            valued at day 0 (``PrivateDomainModel.residual_value``).
+        discount_rate_per_year: the annual rate the daily contribution is discounted at.
+
+    Money KPIs are the run's own yuan (a miniature's are ``market.scale`` times the full
+    market's); per-capita KPIs divide by the people in the market simulated, so they compare
+    across scales.
+    """
+    total = {name: float(np.sum(daily[name])) for name in (*FLOWS, *ATTRIBUTION, *MONEY)}
     days = len(daily["day"])
     last = days - 1
     revenue = total["revenue"]
-    private_side = sum(total[c] for c in COST_LINES if c != "cost_ad")
+    private_side = sum(total[c] for c in COST_LINES if c not in PUBLIC_SIDE_COSTS)
     joined = total["new_diverted"] + total["new_referred"]
     mean_private = float(np.mean(daily["n_private"])) if days else 0.0
-    customers = int(np.count_nonzero(pop.n_orders > 0))
+    acquired = _cohort(pop, ACQUIRED) & (pop.n_orders > 0)
+    base = _cohort(pop, (SOURCE_INITIAL,))
+    npv = valuation.present_value(daily["contribution"], discount_rate_per_year)
+    value_created = npv + residual_value
     out = {
+        "value_created": round(value_created, 2),
+        "npv_contribution": round(npv, 2),
+        "residual_value": round(residual_value, 2),
+        "value_created_per_capita": value_created / pop.size,
+        "contribution_per_capita": total["contribution"] / pop.size,
         "revenue": round(revenue, 2),
         "contribution": round(total["contribution"], 2),
         "cost_marketing": round(total["cost_marketing"], 2),
@@ -144,10 +219,11 @@ def kpis(daily: dict[str, np.ndarray], pop: Population, guides: list | None = No
         "repurchase_rate_30d": repurchase_rate(pop, 30, last),
         "repurchase_rate_90d": repurchase_rate(pop, 90, last),
         "repurchase_rate_180d": repurchase_rate(pop, 180, last),
-        "repeat_customer_share": _ratio(int(np.count_nonzero(pop.n_orders >= 2)), customers),
+        "repeat_customer_share": _ratio(
+            int(np.count_nonzero(acquired & (pop.n_orders >= 2))), int(np.count_nonzero(acquired))
+        ),
         "ltv_180": ltv(pop, 180, last),
         "ltv_365": ltv(pop, 365, last),
-        "payback_day": payback_day(daily["cum_contribution"]),
         "share_private_gmv": _ratio(total["revenue_private"], revenue),
         "unfollows_per_1000_pushes": (
             1000.0 * total["new_unfollowed"] / total["messages_sent"]
@@ -158,9 +234,17 @@ def kpis(daily: dict[str, np.ndarray], pop: Population, guides: list | None = No
             total["new_referred"] / (mean_private * days / 30.0) if mean_private > 0 else None
         ),
     }
+    for window in (30, 90, 180):
+        out[f"repurchase_rate_{window}d_initial"] = repurchase_rate(
+            pop, window, last, (SOURCE_INITIAL,)
+        )
+    # The base's synthetic first order is one of its n_orders: two or more means a real one.
+    out["repeat_customer_share_initial"] = _ratio(
+        int(np.count_nonzero(base & (pop.n_orders >= 2))), int(np.count_nonzero(base))
+    )
     for code, name in SOURCES.items():
-        out[f"ltv_180_{name}"] = ltv(pop, 180, last, code)
-        out[f"ltv_365_{name}"] = ltv(pop, 365, last, code)
+        out[f"ltv_180_{name}"] = ltv(pop, 180, last, (code,))
+        out[f"ltv_365_{name}"] = ltv(pop, 365, last, (code,))
     for name in (
         "n_prospect",
         "n_public",
@@ -173,10 +257,14 @@ def kpis(daily: dict[str, np.ndarray], pop: Population, guides: list | None = No
         out[name] = int(daily[name][-1]) if days else 0
     for name in ("new_paid", "new_diverted", "new_referred", "new_unfollowed", "messages_sent"):
         out[f"cum_{name}"] = int(total[name])
+    out["cum_new_dormant_ban"] = int(total["new_dormant_ban"])
     out["orders"] = int(total["orders_public"] + total["orders_private"])
-    if guides:
-        profits = np.array([g.profit_fen for g in guides])
-        out["share_guides_profitable"] = float(np.mean(profits > 0))
+    out["cost_retargeting"] = round(total["cost_retargeting"], 2)
+    for name in ATTRIBUTION:
+        out[name] = round(total[name], 2)
+    out["share_holders_profitable"] = (
+        float(np.mean([h.profit_fen > 0 for h in holders])) if holders else None
+    )
     # JSON has no NaN: undefined ratios are None.
     return {
         k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()

@@ -53,9 +53,9 @@ class Population:
     referrer: np.ndarray  # int32, uid of the referrer, -1 none
     # Money, per customer (revenue exact in fen; contribution for LTV, approximate).
     revenue_fen: np.ndarray  # int64
-    contribution: np.ndarray  # float64, yuan
     ltv_180: np.ndarray  # float32, contribution within 180 days of the first order
     ltv_365: np.ndarray  # float32
+    pv_contribution: np.ndarray  # float64, yuan: contribution discounted to day 0 (valuation)
     # Continuous time of the next spontaneous purchase; inf while dormant or not a customer.
     t_next: np.ndarray  # float64
     # Purchase clocks started so far: the running clock's number is n_clocks - 1, and its
@@ -101,9 +101,9 @@ class Population:
             owner=days(),
             referrer=days(),
             revenue_fen=np.zeros(size, dtype=np.int64),
-            contribution=np.zeros(size, dtype=np.float64),
             ltv_180=np.zeros(size, dtype=np.float32),
             ltv_365=np.zeros(size, dtype=np.float32),
+            pv_contribution=np.zeros(size, dtype=np.float64),
             t_next=np.full(size, np.inf),
             n_clocks=np.zeros(size, dtype=np.int32),
         )

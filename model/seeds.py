@@ -50,6 +50,8 @@ KEYED = (
     "join",  # (uid, day): a platform buyer joins the private domain
     "referral",  # (uid, order id): conversions (mixed) or invitations (graph) of an order
     "referral_invite",  # (uid, order id), word per invitation: graph neighbour and conversion
+    "pull_forward",  # (uid, order id): a push order replaces the next spontaneous order
+    "ban_defection",  # (uid, day): a platform customer defects on a day the platform bans
 )
 
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import mesa
 import numpy as np
 
-from model import draws
+from model import draws, valuation
 from model.agents import BrandAgent, PlatformAgent, PrivateOperationAgent
 from model.dynamics import clock, network, outreach
 from model.dynamics.acquisition import bass_daily_probability
 from model.dynamics.curves import saturating
 from model.ledger import Ledger, to_fen
-from model.metrics import FLOWS as DAILY_FLOWS
-from model.metrics import MetricRecorder
+from model.metrics import ATTRIBUTION, FLOWS, MetricRecorder
 from model.population import (
     LAPSED,
     PRIVATE,
@@ -26,6 +26,7 @@ from model.population import (
     Population,
 )
 from model.prospects import ProspectQueue
+from model.scenario.scale import apply_scale
 from model.scenario.schema import Scenario
 from model.seeds import as_seed_sequence, seed_label, spawn_generators, stream_keys
 
@@ -55,7 +56,9 @@ class PrivateDomainModel(mesa.Model):
     so it is written here once:
 
     1. **Shocks**: scheduled or random platform events start (ban for D days: no paid
-       acquisition and no platform sales; CAC jump; algorithm change on reach).
+       acquisition and no platform sales; CAC jump; algorithm change on reach). On each ban
+       day every active non-member customer of the banned store defects (goes dormant for
+       good) with ``p_defect_per_ban_day``.
     2. **Paid acquisition**: each platform turns its share of the day's budget, carried over by
        geometric adstock, into new customers on a tanh saturation curve scaled by the prospects
        left (or, in ``bass`` mode, each prospect adopts with a constant daily probability). New
@@ -64,22 +67,35 @@ class PrivateDomainModel(mesa.Model):
        ``rel_rate_private`` for members), so P(≥1 purchase today) = 1 − exp(−λ·rel). Members'
        orders go to the private channel (share, or all of them while their platform bans the
        brand); others' go to their platform, and are lost during a ban. After each repeat
-       purchase the customer goes dormant with probability p_drop·rel_drop.
+       purchase the customer goes dormant with probability p_drop·rel_drop; an order lost to a
+       ban faces the same dropout draw. A repeat platform order pays the platform's
+       retargeting share on top of its fee.
     4. **Private outreach**: on push days the targeting rule picks members; each push adds
        fatigue; active recipients may buy at once (at the offer's discount), dormant ones may
-       reactivate, and any may unfollow with a hazard convex in fatigue → LAPSED.
+       reactivate, and any may unfollow with a hazard convex in fatigue → LAPSED. A share
+       ``pull_forward_share`` of push orders replace the member's next spontaneous order (that
+       clock is spent without an order); the others are extra. Dormancy after a push order
+       follows the rule after any order: the dropout draw.
     5. **Diversion**: each platform order carries an invitation; PUBLIC buyers (and LAPSED
        ones after a cooldown, at a lower rate) join with a probability rising in the red
        packet; joiners need a seat with an account or guide (hired or refused per the mode)
-       and are put in a community group.
+       and are put in a community group, refilling free seats in existing groups first.
     6. **Referral**: members' purchases (steps 3–4) send Poisson invitations; each converts a
        prospect with a probability scaled by the prospects left (mixed) or reaching only the
        inviter's prospect neighbours (graph). Referred customers join PRIVATE with a first order.
-    7. **Operating mode economics**: staff (accounts, content, guides' salaries, group
-       upkeep) and tools are booked; commissions were booked with each order.
+    7. **Operating mode economics**: accounts or guides are released while the pool would fit
+       in one fewer at ``release_below_fill`` (their members move to the others); staff
+       (accounts, content, guides' salaries, upkeep per live group) and tools are booked;
+       commissions, coupon discounts and retargeting were booked with each order.
     8. **Ledger and metrics**: platform fees on the day's platform revenue, the contribution
-       identity closed in fen, daily metrics recorded; on review days an adaptive brand moves
-       budget towards the platform with the lower realised CAC (used from tomorrow).
+       identity closed in fen (gross profit on the list value), daily metrics recorded; on
+       review days an adaptive brand moves budget towards the platform with the lower realised
+       CAC (used from tomorrow).
+
+    After the last day the customers still active are valued (:meth:`residual_value`,
+    :mod:`model.valuation`). Every member order is also attributed (incremental accounting,
+    :meth:`_book_orders`). A scenario with ``market.scale < 1`` is simulated as its faithful
+    miniature (:mod:`model.scenario.scale`).
 
     Randomness: every per-customer decision is a keyed draw (:mod:`model.draws`) at (stream,
     uid, counter), the counter being the customer's purchase-clock number, an order id (see
@@ -106,6 +122,10 @@ class PrivateDomainModel(mesa.Model):
         self.seed_sequence = as_seed_sequence(seed if seed is not None else scenario.sim.seed)
         generators = spawn_generators(self.seed_sequence)
         super().__init__(rng=generators["mesa"])
+        # A miniature (market.scale < 1) is built here, once: the model runs the smaller market,
+        # while the caller's scenario keeps the full-size values and the scale (provenance).
+        self.scale = scenario.market.scale
+        scenario = apply_scale(scenario)
         self.cfg = scenario  # mesa.Model already owns an attribute called `scenario`
         self.seed_label = seed_label(self.seed_sequence)
         self.keys = stream_keys(self.seed_sequence)
@@ -122,6 +142,13 @@ class PrivateDomainModel(mesa.Model):
             for i, (name, cfg) in enumerate(scenario.platforms.items())
         ]
         self.take_rates = np.array([p.cfg.take_rate for p in self.platforms])
+        self.retargeting_rates = np.array([p.cfg.retargeting_share_of_gmv for p in self.platforms])
+        self.defection_rates = np.array([p.cfg.p_defect_per_ban_day for p in self.platforms])
+        # Incremental accounting: the share of a member's spontaneous order that the customer
+        # would have placed anyway, at their base rate on their home platform (1/uplift).
+        # (Capped at 1: a member who buys less than before brings no negative attribution.)
+        self.baseline_share = 1.0 / max(self.beh.rel_rate_private, 1.0)
+        self.delta = valuation.daily_rate(scenario.market.discount_rate_per_year)
         self.budget_shares = np.array([p.cfg.budget_share for p in self.platforms])
         self.brand = BrandAgent(self, scenario.budget, self.days, self.budget_shares)
         self.private = scenario.has_private_domain
@@ -144,7 +171,7 @@ class PrivateDomainModel(mesa.Model):
         self.recorder = MetricRecorder(self.days)
         self._platform_revenue = np.zeros(len(self.platforms), dtype=np.int64)
         self._banned = np.zeros(len(self.platforms), dtype=bool)
-        self.flows = dict.fromkeys(DAILY_FLOWS, 0)
+        self.flows = dict.fromkeys((*FLOWS, *ATTRIBUTION), 0)
         # Market-level uniforms, keyed by (platform or shock, day): drawn for the whole horizon
         # at once (the same numbers as drawing them day by day, at a fraction of the calls).
         self._u_acquisition = self._daily_uniforms("acquisition", len(self.platforms))
@@ -249,19 +276,36 @@ class PrivateDomainModel(mesa.Model):
         day: int,
         order_ids: np.ndarray | int,
         discount: float = 0.0,
+        baseline_share: np.ndarray | float = 0.0,
     ) -> None:
-        """Draw order values (Gamma-Gamma), book revenue, commissions and customer history.
+        """Draw order values (Gamma-Gamma); book revenue, costs, history and attribution.
 
         ``uids`` must be unique within one call. ``channel`` is a platform index or
         PRIVATE_CHANNEL per order; ``order_ids`` key the value draws (see ``PUSH_ORDER``).
+        ``discount`` is the coupon on these orders (booked as ``cost_discount``: the margin is
+        on the list value). A repeat order on a platform pays its retargeting share.
+
+        Members' orders are also attributed (incremental accounting): ``baseline_share`` is the
+        share of each order the member would have placed anyway at their base rate on their
+        home platform — ``1/rel_rate_private`` for a spontaneous order or a push order that
+        replaced one, 0 for an extra push order; always 0 for referred customers, who would not
+        be customers at all. Each order's incremental contribution is its contribution minus
+        that share of a full-price repeat order on the home platform; it is credited to the
+        member's holder (account or guide) and summed in the day's ``contribution_incremental``;
+        ``gmv_incremental`` is the order value beyond the baseline and ``gmv_channel_shifted``
+        the private-channel value that would have been platform GMV anyway.
         """
         if len(uids) == 0:
             return
         pop, ledger = self.pop, self.ledger
         shape = self.beh.gg_p
         values = draws.gamma(self.keys["order_value"], uids, order_ids, shape) / pop.nu[uids]
+        list_fen = np.rint(values * 100.0).astype(np.int64)
         fen = np.rint(values * (1.0 - discount) * 100.0).astype(np.int64)
+        discount_fen = list_fen - fen
         is_private = channel == PRIVATE_CHANNEL
+        public = ~is_private
+        public_channel = channel[public]
 
         n_before = pop.n_orders[uids]
         pop.ti_first_order[uids[n_before == 0]] = day
@@ -270,57 +314,100 @@ class PrivateDomainModel(mesa.Model):
         pop.ti_last_order[uids] = day
         pop.revenue_fen[uids] += fen
 
+        # Rented repeat orders: the platform is paid again to show the brand to its own buyers.
+        retarget_fen = np.zeros(len(uids), dtype=np.int64)
+        repeat = public & (n_before >= 1)
+        retarget_fen[repeat] = np.rint(
+            fen[repeat] * self.retargeting_rates[channel[repeat]]
+        ).astype(np.int64)
+        commission_fen = np.zeros(len(uids), dtype=np.int64)
+        commission_fen[is_private] = self._commissions(uids[is_private], fen[is_private])
+
         ledger.book("revenue_private", int(fen[is_private].sum()))
-        ledger.book("revenue_public", int(fen[~is_private].sum()))
-        public_channel = channel[~is_private]
+        ledger.book("revenue_public", int(fen[public].sum()))
+        ledger.book("cost_discount", int(discount_fen.sum()))
+        ledger.book("cost_retargeting", int(retarget_fen.sum()))
+        ledger.book("cost_commission", int(commission_fen.sum()))
         self._platform_revenue += np.bincount(
-            public_channel, weights=fen[~is_private], minlength=len(self.platforms)
+            public_channel, weights=fen[public], minlength=len(self.platforms)
         ).astype(np.int64)
 
-        # Per-customer contribution (for LTV): gross profit − platform fee − commission.
-        yuan = fen / 100.0
+        # Per-customer contribution (LTV, valuation): margin on the list value − discount −
+        # platform fee, retargeting or commission.
         margin = self.cfg.market.gross_margin
-        contrib = yuan * margin
-        contrib[~is_private] -= yuan[~is_private] * self.take_rates[public_channel]
-        commission = self._commissions(uids[is_private], fen[is_private], day)
-        contrib[is_private] -= commission
-        pop.contribution[uids] += contrib
+        contrib = (list_fen * margin - discount_fen - retarget_fen - commission_fen) / 100.0
+        contrib[public] -= fen[public] / 100.0 * self.take_rates[public_channel]
         age = day - pop.ti_first_order[uids]
         pop.ltv_180[uids] += np.where(age < 180, contrib, 0.0).astype(np.float32)
         pop.ltv_365[uids] += np.where(age < 365, contrib, 0.0).astype(np.float32)
+        pop.pv_contribution[uids] += contrib * np.exp(-self.delta * (day + 0.5))
 
+        if self.private:
+            self._attribute(
+                uids, is_private, list_fen, fen, commission_fen, contrib, baseline_share
+            )
         self.flows["orders_private"] += int(is_private.sum())
-        self.flows["orders_public"] += int((~is_private).sum())
+        self.flows["orders_public"] += int(public.sum())
         if self.record_orders:
             self._orders.append((uids.copy(), np.full(len(uids), day, np.int32), fen, channel))
 
-    def _commissions(self, uids: np.ndarray, fen: np.ndarray, day: int) -> np.ndarray:
-        """Commission (yuan) per private order: guides on members' GMV, KOCs on referred orders."""
-        out = np.zeros(len(uids))
+    def _commissions(self, uids: np.ndarray, fen: np.ndarray) -> np.ndarray:
+        """Commission (fen) per private order: guides on members' GMV, KOCs on referred orders."""
+        out = np.zeros(len(uids), dtype=np.int64)
         if len(uids) == 0 or not self.private:
             return out
-        op, c = self.operation, self.cfg.operation
-        pop = self.pop
-        if op.mode == "guides":
-            owner = pop.owner[uids]
-            held = (owner >= 0) & (pop.domain[uids] == PRIVATE)
-            gmv = np.bincount(owner[held], weights=fen[held], minlength=op.n_holders)
-            commission = np.rint(gmv * c.guide_commission_rate).astype(np.int64)
-            gross = np.rint(gmv * self.cfg.market.gross_margin).astype(np.int64)
-            guides = op.guides
-            for i in np.flatnonzero(gmv):
-                guide = guides[i]
-                guide.gmv_fen += int(gmv[i])
-                guide.commission_fen += int(commission[i])
-                guide.gross_profit_fen += int(gross[i])
-            self.ledger.book("cost_commission", int(commission.sum()))
-            out[held] = fen[held] * c.guide_commission_rate / 100.0
-        elif op.mode == "distribution":
+        c, pop = self.cfg.operation, self.pop
+        if self.operation.mode == "guides":
+            held = (pop.owner[uids] >= 0) & (pop.domain[uids] == PRIVATE)
+            out[held] = np.rint(fen[held] * c.guide_commission_rate)
+        elif self.operation.mode == "distribution":
             referred = pop.referrer[uids] >= 0
-            total = int(np.rint(fen[referred].sum() * c.distributor_commission_rate))
-            self.ledger.book("cost_commission", total)
-            out[referred] = fen[referred] * c.distributor_commission_rate / 100.0
+            out[referred] = np.rint(fen[referred] * c.distributor_commission_rate)
         return out
+
+    def _attribute(
+        self,
+        uids: np.ndarray,
+        is_private: np.ndarray,
+        list_fen: np.ndarray,
+        fen: np.ndarray,
+        commission_fen: np.ndarray,
+        contrib: np.ndarray,
+        baseline_share: np.ndarray | float,
+    ) -> None:
+        """Incremental accounting of members' orders (see :meth:`_book_orders`)."""
+        pop = self.pop
+        member = pop.domain[uids] == PRIVATE
+        if not member.any():
+            return
+        uids, is_private, commission_fen = uids[member], is_private[member], commission_fen[member]
+        list_fen, fen, contrib = list_fen[member], fen[member], contrib[member]
+        w = np.broadcast_to(np.asarray(baseline_share, dtype=float), member.shape)[member]
+        w = np.where(pop.acquired_by[uids] == SOURCE_REFERRAL, 0.0, w)
+        home = pop.platform[uids].astype(np.int64)
+        anyway = (
+            w
+            * list_fen
+            / 100.0
+            * (self.cfg.market.gross_margin - self.take_rates[home] - self.retargeting_rates[home])
+        )
+        incremental = contrib - anyway
+        self.flows["contribution_incremental"] += float(incremental.sum())
+        self.flows["gmv_incremental"] += float(((1.0 - w) * fen).sum() / 100.0)
+        self.flows["gmv_channel_shifted"] += float((w * fen)[is_private].sum() / 100.0)
+        owner = pop.owner[uids]
+        held = owner >= 0
+        op = self.operation
+        slots = len(op.holders)
+        credit = np.rint(np.bincount(owner[held], incremental[held] * 100.0, minlength=slots))
+        sold = held & is_private
+        gmv = np.bincount(owner[sold], fen[sold], minlength=slots)
+        paid = np.bincount(owner[sold], commission_fen[sold], minlength=slots)
+        for i in np.flatnonzero((credit != 0) | (gmv != 0)):
+            holder = op.holders[i]
+            holder.incremental_fen += int(credit[i])
+            holder.gmv_fen += int(gmv[i])
+            holder.commission_fen += int(paid[i])
 
     def _after_purchase(self, uids: np.ndarray, order_ids: np.ndarray | int) -> np.ndarray:
         """Dropout after repeat purchases; returns the mask of those who went dormant."""
@@ -368,7 +455,7 @@ class PrivateDomainModel(mesa.Model):
                 stacklevel=3,
             )
             return
-        self.flows = dict.fromkeys(DAILY_FLOWS, 0)
+        self.flows = dict.fromkeys((*FLOWS, *ATTRIBUTION), 0)
         self._platform_revenue[:] = 0
         self._apply_shocks(d)  # 1
         platform_buyers = [self._acquire(d)]  # 2
@@ -377,7 +464,7 @@ class PrivateDomainModel(mesa.Model):
         member_orders.append(self._outreach(d))  # 4
         self._diversion(d, np.concatenate(platform_buyers))  # 5
         self._referral(d, *(np.concatenate(part) for part in zip(*member_orders, strict=True)))  # 6
-        self._operating_costs()  # 7
+        self._operating_costs(d)  # 7
         self._close_day(d)  # 8
         self.brand.review(d)
         if d + 1 >= self.days:
@@ -415,6 +502,29 @@ class PrivateDomainModel(mesa.Model):
                     if shock.platform in ("*", p.name):
                         p.start_shock(shock, d)
         self._banned[:] = [p.is_banned(d) for p in self.platforms]
+        self._defect_during_ban(d)
+
+    def _defect_during_ban(self, d: int) -> None:
+        """Each ban day, active non-member customers of a banned store may defect for good.
+
+        The store is gone from their search results, favourites and feeds; members are not at
+        risk (the private channel still reaches them). Defectors go dormant (nothing wakes a
+        non-member); together with lost orders' dropout they are the store's customers who do
+        not come back after the ban.
+        """
+        at_risk = self._banned & (self.defection_rates > 0)
+        if not at_risk.any():
+            return
+        pop = self.pop
+        rate = np.where(at_risk, self.defection_rates, 0.0)
+        exposed = np.flatnonzero(pop.active & (pop.domain != PRIVATE))
+        exposed = exposed[at_risk[pop.platform[exposed]]]
+        u = draws.uniform(self.keys["ban_defection"], exposed, d)
+        gone = exposed[u < rate[pop.platform[exposed]]]
+        pop.active[gone] = False
+        pop.t_next[gone] = np.inf
+        self.flows["new_dormant"] += len(gone)
+        self.flows["new_dormant_ban"] += len(gone)
 
     # 2 ---------------------------------------------------------------------------------
     def _acquire(self, d: int) -> np.ndarray:
@@ -477,14 +587,19 @@ class PrivateDomainModel(mesa.Model):
                 to_private[is_member] |= u < share_private
             lost = ~is_member & banned
             self.flows["orders_lost_ban"] += int(lost.sum())
-            buyers, order = due[~lost], order[~lost]
+            buyers, bought = due[~lost], order[~lost]
             channel = np.where(to_private, PRIVATE_CHANNEL, home)[~lost]
-            self._book_orders(buyers, channel, d, order)
+            self._book_orders(buyers, channel, d, bought, baseline_share=self.baseline_share)
             bought_member = is_member[~lost]
-            member_orders.append((buyers[bought_member], order[bought_member]))
+            member_orders.append((buyers[bought_member], bought[bought_member]))
             platform_bought.append(buyers[channel != PRIVATE_CHANNEL])
-            dropped = self._after_purchase(buyers, order)
-            again = np.concatenate([buyers[~dropped], due[lost]])
+            dropped = self._after_purchase(buyers, bought)
+            # An order lost to a ban is a purchase opportunity gone: the customer faces the
+            # same dropout draw (same key) the purchase would have brought.
+            lost_uids = due[lost]
+            gave_up = self._after_purchase(lost_uids, order[lost])
+            self.flows["new_dormant_ban"] += int(gave_up.sum())
+            again = np.concatenate([buyers[~dropped], lost_uids[~gave_up]])
             self._start_clocks(again, pop.t_next[again])
             due = again[pop.t_next[again] < d + 1]
         public = np.concatenate(platform_bought) if platform_bought else np.empty(0, np.int64)
@@ -528,9 +643,25 @@ class PrivateDomainModel(mesa.Model):
         p_buy = min(1.0, o.p_response * o.offer_uplift * rel_service)
         buyers = to[active & (u_buy < p_buy)]
         order = PUSH_ORDER + d
-        self._book_orders(buyers, np.full(len(buyers), PRIVATE_CHANNEL), d, order, o.offer_discount)
+        # Pull-forward: a share of push orders replace the member's next spontaneous order
+        # (bought earlier at the coupon's price, not extra); the rest are extra orders.
+        pulled = draws.uniform(self.keys["pull_forward"], buyers, order) < o.pull_forward_share
+        self._book_orders(
+            buyers,
+            np.full(len(buyers), PRIVATE_CHANNEL),
+            d,
+            order,
+            o.offer_discount,
+            baseline_share=np.where(pulled, self.baseline_share, 0.0),
+        )
         self.flows["orders_push"] += len(buyers)
-        self._after_purchase(buyers, order)
+        self.flows["orders_push_pulled"] += int(pulled.sum())
+        # Dormancy after a push order follows the rule after any order: the dropout draw.
+        dropped = self._after_purchase(buyers, order)
+        # A surviving pull-forward buyer's next spontaneous purchase is the one just made: the
+        # running clock is spent without an order and the following one starts where it ended.
+        replaced = buyers[pulled & ~dropped]
+        self._start_clocks(replaced, pop.t_next[replaced])
         # The same uniform decides buying (if active) or reactivation (if dormant).
         woken = to[~active & (u_buy < o.p_reactivate)]
         pop.active[woken] = True
@@ -626,12 +757,26 @@ class PrivateDomainModel(mesa.Model):
         self.flows["new_referred"] += len(joined)
 
     # 7 ---------------------------------------------------------------------------------
-    def _operating_costs(self) -> None:
+    def _operating_costs(self, d: int) -> None:
         if not self.private:
             return
+        self._release_holders(d)
         staff, tools = self.operation.daily_costs()
         self.ledger.book("cost_staff", staff)
         self.ledger.book("cost_tools", tools)
+
+    def _release_holders(self, d: int) -> None:
+        """Let accounts or guides go while the pool has shrunk (rule: PrivateOperationAgent).
+
+        The released holder's members move to the others (WeCom's customer transfer); rare,
+        so finding them with one scan of the market is cheap. Released today, not paid today.
+        """
+        op, pop = self.operation, self.pop
+        while (slot := op.holder_to_release()) is not None:
+            members = np.flatnonzero(pop.owner == slot)
+            pop.owner[members] = op.seat_elsewhere(len(members), slot)
+            op.retire(slot, d)
+            self.flows["new_released_holders"] += 1
 
     # 8 ---------------------------------------------------------------------------------
     def _close_day(self, d: int) -> None:
@@ -651,6 +796,87 @@ class PrivateDomainModel(mesa.Model):
             "n_platforms_banned": int(self._banned.sum()),
         }
         self.recorder.record(d, stocks, self.flows, money)
+
+    # ==================================================================== valuation ==
+    def residual_by_customer(
+        self, horizon_days: float = math.inf, *, upkeep: bool = True
+    ) -> np.ndarray:
+        """Each customer's expected discounted contribution after today, valued today (yuan).
+
+        What it assumes after today — the base as it stands, no acquisition, pushes, joins,
+        referrals or shocks (:meth:`wind_down`) — and why it conditions on the latent state is
+        in :mod:`model.valuation`. Per order: the Gamma-Gamma mean gg_p/ν times the margin left
+        after the platform fee and retargeting (platform orders) or the commission (private
+        orders), with members' channel split, purchase-rate uplift and dropout multiplier; less,
+        with ``upkeep``, an active member's seat (holder cost / capacity + group cost / group
+        cap) a day while they stay active.
+        """
+        pop, beh = self.pop, self.beh
+        alive = np.flatnonzero(pop.active)
+        member = pop.domain[alive] == PRIVATE
+        lam = pop.lam[alive] * np.where(member, beh.rel_rate_private, 1.0)
+        p_drop = np.minimum(pop.p_drop[alive] * np.where(member, beh.rel_drop_private, 1.0), 1.0)
+        home = pop.platform[alive].astype(np.int64)
+        commission = np.zeros(len(alive))
+        if self.private and self.operation.mode == "guides":
+            commission[member & (pop.owner[alive] >= 0)] = self.cfg.operation.guide_commission_rate
+        elif self.private and self.operation.mode == "distribution":
+            commission[pop.referrer[alive] >= 0] = self.cfg.operation.distributor_commission_rate
+        per_order = valuation.contribution_per_order(
+            mean_value=beh.gg_p / pop.nu[alive].astype(np.float64),
+            gross_margin=self.cfg.market.gross_margin,
+            share_private=np.where(member, beh.share_private_channel, 0.0),
+            private_cost_rate=commission,
+            platform_cost_rate=self.take_rates[home] + self.retargeting_rates[home],
+        )
+        seat = 0.0
+        if upkeep and self.private:
+            c, op = self.cfg.operation, self.operation
+            holder = (
+                c.guide_salary_per_day_yuan if op.mode == "guides" else c.account_cost_per_day_yuan
+            )
+            seat = np.where(
+                member, holder / op.capacity + c.group_cost_per_day_yuan / c.group_cap, 0.0
+            )
+        out = np.zeros(pop.size)
+        out[alive] = valuation.residual_by_customer(
+            np.ones(len(alive), dtype=bool),
+            lam,
+            p_drop,
+            per_order,
+            self.cfg.market.discount_rate_per_year,
+            horizon_days,
+            upkeep_per_day=seat,
+        )
+        return out
+
+    def residual_value(self) -> float:
+        """The customers' residual value at the end of the last day simulated, discounted to 0."""
+        end = self.recorder.days_recorded
+        return float(np.exp(-self.delta * end) * self.residual_by_customer().sum())
+
+    def wind_down(self) -> None:
+        """From the next day on: no acquisition spend, pushes, joins, referrals or new shocks.
+
+        The world the residual value assumes after the horizon (:mod:`model.valuation`); the
+        docking test runs the model on in it to check the valuation. Staff and tools are still
+        paid (they are not customers' contribution) and holders are released as the pool
+        shrinks.
+        """
+        c = self.cfg
+        self.cfg = c.model_copy(
+            update={
+                "budget": c.budget.model_copy(update={"kind": "constant", "per_day_yuan": 0.0}),
+                "outreach": c.outreach.model_copy(update={"enabled": False}),
+                "diversion": c.diversion.model_copy(update={"enabled": False}),
+                "referral": c.referral.model_copy(update={"enabled": False}),
+                "shocks": [],
+            }
+        )
+        self.brand.budget = self.cfg.budget
+        for platform in self.platforms:
+            platform.carry = 0.0  # no ads still to be served
+            platform.effects = [e for e in platform.effects if e.kind != "ban"]
 
     # ====================================================================== results ==
     def orders_frame(self):

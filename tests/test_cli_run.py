@@ -23,7 +23,6 @@ REQUIRED_KPIS = [
     "repurchase_rate_90d",
     "repurchase_rate_180d",
     "ltv_365",
-    "payback_day",
     "share_private_gmv",
     "unfollows_per_1000_pushes",
     "k_factor",

@@ -157,7 +157,7 @@ def test_compare_cli_writes_every_file_and_is_worker_independent(cli, tmp_path, 
         assert strategy in report
     assert report.count("data:image/png;base64,") == 4
     assert 'src="http' not in report and "<link" not in report  # self-contained
-    for needle in ("Ranking by median contribution", "What each strategy changes",
+    for needle in ("Ranking by median value_created", "What each strategy changes",
                    "operation.mode", "Provenance", "root seed", "Resolved scenario"):
         assert needle in report, needle
 

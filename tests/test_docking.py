@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from scipy.special import hyp2f1
 
-from model import simulate
-from model.population import PROSPECT
+from model import load_scenario, simulate, valuation
+from model.population import PRIVATE, PROSPECT
 from model.seeds import replicate_seed
 from model.simulation import PrivateDomainModel
-from tests.conftest import baseline_with
+from tests.conftest import ROOT, baseline_with
 
 
 def bass_F(t_years: np.ndarray, p: float, q: float) -> np.ndarray:
@@ -99,3 +99,120 @@ def test_bgnbd_docking_within_2_percent():
         simulated = orders[:t].sum() / n
         expected = bgnbd_expected_repeats(t, b.r, b.alpha_days, b.a, b.b)
         assert simulated == pytest.approx(expected, rel=0.02), f"t={t}"
+
+
+def residual_docking(mode: str, seed: int, rate: float = 0.10, at_day: int = 150):
+    """Run to ``at_day``, value the base, run on a year in the residual's world, compare.
+
+    Returns the expected and realised totals over the customers who had bought by ``at_day``
+    (valued at it), the standard error of the realised total, the expected total without
+    discounting, and the model with its state at ``at_day`` (customers, active, domain).
+    """
+    horizon = 365
+    scenario = baseline_with(
+        market__size=60_000,
+        market__initial_public=6_000,
+        market__discount_rate_per_year=rate,
+        sim__days=at_day + horizon,
+        operation__mode=mode,
+        outreach__pushes_per_week=3.0,
+    )
+    model = PrivateDomainModel(scenario, seed=seed)
+    for _ in range(at_day):
+        model.step()
+    pop = model.pop
+    customers = pop.n_orders > 0
+    expected = model.residual_by_customer(horizon, upkeep=False)[customers]
+    discounted = model.cfg
+    model.cfg = discounted.model_copy(
+        update={"market": discounted.market.model_copy(update={"discount_rate_per_year": 1e-9})}
+    )
+    undiscounted = float(model.residual_by_customer(horizon, upkeep=False)[customers].sum())
+    model.cfg = discounted
+    pv = pop.pv_contribution.copy()
+    active, domain = pop.active.copy(), pop.domain.copy()
+    model.wind_down()
+    for _ in range(horizon):
+        model.step()
+    realised = ((pop.pv_contribution - pv) * np.exp(model.delta * at_day))[customers]
+    # Customers are independent given the state at day T, and E[x_i] = r_i if the valuation
+    # is right, so Σ(x_i − r_i)² estimates the variance of the realised total.
+    se = float(np.sqrt(np.sum((realised - expected) ** 2)))
+    assert (realised[~active[customers]] == 0).all()  # nothing after T wakes the dormant
+    state = (customers, active, domain)
+    return float(expected.sum()), float(realised.sum()), se, undiscounted, model, state
+
+
+@pytest.mark.parametrize("mode", ["none", "persona", "guides", "distribution"])
+def test_residual_value_docks_with_the_simulation_past_the_horizon(mode):
+    """The valuation at day T is what the same customers bring in the residual's world.
+
+    After day T = 150 nothing is acquired, pushed, joined or referred (``wind_down``); the
+    closed form λ'(1 − e^(−(δ+p'λ')H))/(δ+p'λ') × contribution per order over the customers
+    active at T must match their simulated contribution over H = 365 days, discounted alike,
+    within 4 standard errors of the simulated total (≈ 1% of it here; measured gaps on seeds
+    3–6: −1.6 to +2.2 standard errors).
+    """
+    expected, realised, se, _, model, (customers, active, domain) = residual_docking(mode, 3)
+    assert abs(realised - expected) < 4 * se, (realised, expected, se)
+    if mode == "none":
+        return
+    # Teeth: valuing the members as platform customers (no uplift, no lower dropout, no
+    # channel saving) misses by far more than 4 standard errors.
+    pop, beh, m = model.pop, model.beh, model.cfg.market
+    platform_cost = model.take_rates[0] + model.retargeting_rates[0]
+    flat = valuation.residual_by_customer(
+        active[customers],
+        pop.lam[customers].astype(float),
+        pop.p_drop[customers].astype(float),
+        beh.gg_p / pop.nu[customers].astype(float) * (m.gross_margin - platform_cost),
+        m.discount_rate_per_year,
+        365,
+    )
+    assert (domain[customers & active] == PRIVATE).sum() > 500
+    assert abs(flat.sum() - expected) > 4 * se
+
+
+def test_residual_value_is_discounted():
+    """At 50% a year discounting is worth 10+ standard errors: it docks, undiscounted not."""
+    expected, realised, se, undiscounted, _, _ = residual_docking("persona", 3, rate=0.5)
+    assert abs(realised - expected) < 4 * se
+    assert undiscounted - realised > 10 * se
+
+
+def pushes_after_the_horizon(scale: float, replicate: int, years: int = 3) -> tuple[float, float]:
+    """The year's customers' discounted contribution over ``years`` after it: without, with pushes.
+
+    Nothing else goes on after the year: no acquisition, joins or referrals (``wind_down``).
+    """
+    horizon = 365 * years
+    out = []
+    for pushes in (False, True):
+        scenario = load_scenario(
+            ROOT / "scenarios" / "baseline.toml",
+            {"market.scale": scale, "sim.days": 365 + horizon},
+        )
+        model = PrivateDomainModel(scenario, replicate_seed(20260101, replicate))
+        for _ in range(365):
+            model.step()
+        customers = model.pop.n_orders > 0
+        before = model.pop.pv_contribution.copy()
+        model.wind_down()
+        if pushes:
+            outreach = model.cfg.outreach.model_copy(update={"enabled": True})
+            model.cfg = model.cfg.model_copy(update={"outreach": outreach})
+        for _ in range(horizon):
+            model.step()
+        out.append(float((model.pop.pv_contribution - before)[customers].sum()))
+    return out[0], out[1]
+
+
+def test_leaving_pushes_out_of_the_residual_is_conservative():
+    """Pushes kept on after the horizon add value: the residual, which leaves them out, is low.
+
+    Their extra and reactivated orders outweigh the unfollows. Measured with this procedure at
+    market.scale 0.2, replicates 0–2: +¥153k, +¥153k, +¥133k on ≈ ¥1.8M; here at 1/20 scale
+    the gain is ≈ 8% of the total, far beyond the replicate noise of a paired difference.
+    """
+    without, with_pushes = pushes_after_the_horizon(0.05, 0)
+    assert with_pushes > 1.04 * without

@@ -27,8 +27,9 @@ def test_shares_ratios_days_counts_and_rates():
     assert format_kpi("roi", 0.169) == "16.9%"
     assert format_kpi("share_private_gmv", 0.123) == "12.3%"
     assert format_kpi("share_private_gmv", 0.012, diff=True) == "+1.2 pp"
-    assert format_kpi("payback_day", 1) == "day 1"
-    assert format_kpi("payback_day", -5, diff=True) == "−5 days"
+    # A day index (the comparison-level payback day is one; no per-run KPI is in days).
+    assert format_value(1, "days") == "day 1"
+    assert format_value(-5, "days", diff=True) == "−5 days"
     assert format_kpi("n_private", 8123) == "8,123"
     assert format_kpi("n_private", 81_234, compact=True) == "81.2k"
     assert format_kpi("unfollows_per_1000_pushes", 3.21) == "3.21 per 1,000"
@@ -51,5 +52,5 @@ def test_every_registry_unit_is_formatted():
 def test_labels_come_from_the_registries():
     assert kpi_label("contribution", with_unit=True) == "Contribution (¥)"
     assert param_label("outreach.p_response") == "P(an active recipient buys at once) [probability]"
-    assert param_label("platforms.jd.c0_yuan").endswith("[yuan]")
+    assert param_label("platforms.jd.cac_floor_yuan").endswith("[yuan]")
     assert param_label("not.a.key") == "not.a.key"

@@ -9,7 +9,7 @@ import pytest
 from model import simulate
 from model.agents import GuideAgent
 from model.ledger import COST_LINES
-from model.population import NEVER, SOURCE_REFERRAL
+from model.population import NEVER, SOURCE_INITIAL, SOURCE_REFERRAL
 from model.seeds import replicate_seed
 from model.simulation import PrivateDomainModel
 from tests.conftest import baseline_with
@@ -84,10 +84,13 @@ def test_ledger_identity_to_the_cent_daily_and_cumulative(mode):
     model.run()
     fen = model.ledger.daily
     margin = scenario.market.gross_margin
-    # Daily identity in fen, with gross profit recomputed from revenue.
+    # Daily identity in fen, with gross profit recomputed from the list value (revenue plus
+    # the coupons' discounts: busy_scenario's pushes carry 20% off).
     revenue = fen["revenue_public"] + fen["revenue_private"]
     assert (fen["revenue"] == revenue).all()
-    assert (np.abs(fen["gross_profit"] - revenue * margin) <= 0.5).all()
+    assert (np.abs(fen["gross_profit"] - (revenue + fen["cost_discount"]) * margin) <= 0.5).all()
+    if mode != "none":
+        assert fen["cost_discount"].sum() > 0
     marketing = sum(fen[c] for c in COST_LINES)
     assert (fen["cost_marketing"] == marketing).all()
     assert (fen["contribution"] == fen["gross_profit"] - fen["platform_fees"] - marketing).all()
@@ -107,7 +110,7 @@ def test_ledger_identity_to_the_cent_daily_and_cumulative(mode):
 def test_cost_lines_match_their_drivers():
     """Each cost line equals its driver times its price (independent recomputation)."""
     scenario = busy_scenario("persona")
-    model = PrivateDomainModel(scenario, seed=6)
+    model = PrivateDomainModel(scenario, seed=6, record_orders=True)
     model.run()
     fen, d = model.ledger.daily, model.recorder.as_dict()
     v, r, o = scenario.diversion, scenario.referral, scenario.outreach
@@ -125,6 +128,16 @@ def test_cost_lines_match_their_drivers():
     )
     fees = fen["platform_fees"].sum()
     assert fees == pytest.approx(0.05 * fen["revenue_public"].sum(), abs=scenario.sim.days)
+    # Retargeting: its share of every repeat platform order, to the fen (a paid customer's
+    # first order is its acquisition; the day-0 base's orders are all repeats).
+    orders = model.orders_frame()
+    first = ~orders.duplicated("customer_id") & (
+        model.pop.acquired_by[orders["customer_id"]] != SOURCE_INITIAL
+    )
+    repeat_platform = orders[(orders["channel"] != "private") & ~first]
+    share = scenario.platforms["tmall"].retargeting_share_of_gmv
+    expected = np.rint(np.rint(repeat_platform["amount"].to_numpy() * 100) * share).sum()
+    assert fen["cost_retargeting"].sum() == expected > 0
 
 
 def test_guides_pnl_adds_up_to_the_ledger():
@@ -136,7 +149,14 @@ def test_guides_pnl_adds_up_to_the_ledger():
     assert sum(g.commission_fen for g in guides) == model.ledger.daily["cost_commission"].sum()
     assert sum(g.gmv_fen for g in guides) <= model.ledger.daily["revenue_private"].sum()
     salary = round(scenario.operation.guide_salary_per_day_yuan * 100)
-    assert all(g.salary_fen == salary * (scenario.sim.days - g.hired_day) for g in guides)
+    days = scenario.sim.days
+    assert all(g.salary_fen == salary * ((g.released_day or days) - g.hired_day) for g in guides)
+    # Every member has a guide, so the guides' incremental contribution is the run's (each
+    # guide's credit is rounded to the fen once per batch of orders).
+    credited = sum(g.incremental_fen for g in guides) / 100
+    assert credited == pytest.approx(
+        model.recorder.as_dict()["contribution_incremental"].sum(), rel=1e-6
+    )
 
 
 def test_same_seed_same_results_and_order_independent():

@@ -29,7 +29,7 @@ def test_directions_units_and_labels_are_complete():
         assert k.unit in ("yuan", "ratio", "share", "days", "count", "per_1000", "rate")
         assert k.label and k.definition
     assert KPIS["n_public"].direction == "neutral"
-    assert KPIS["cac_paid"].direction == KPIS["payback_day"].direction == "lower"
+    assert KPIS["cac_paid"].direction == KPIS["cost_marketing"].direction == "lower"
     assert "n_public" not in DIRECTIONS and DIRECTIONS["contribution"] == "higher"
 
 

@@ -78,13 +78,13 @@ def test_uncertain_market_parameters_have_plausible_ranges_inside_the_allowed_bo
 
 def test_lookup_by_key_including_any_platform_name():
     """parameter() resolves platform fields for any platform name and refuses unknown keys."""
-    assert parameter("platforms.jd.c0_yuan").unit == "yuan"
+    assert parameter("platforms.jd.cac_floor_yuan").unit == "yuan"
     assert parameter("outreach.pushes_per_week").side == "lever"
     assert parameter("outreach.p_response").uncertain
     with pytest.raises(KeyError):
         parameter("outreach.pushes_per_wek")
     keys = [p.key for p in uncertain(load_scenario(BASELINE, {"platforms.jd.budget_share": 0.0}))]
-    assert "platforms.tmall.c0_yuan" in keys and "platforms.jd.c0_yuan" in keys
+    assert "platforms.tmall.cac_floor_yuan" in keys and "platforms.jd.cac_floor_yuan" in keys
     assert all(parameter(k).side == "market" for k in keys)
 
 

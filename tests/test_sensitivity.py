@@ -24,7 +24,7 @@ scenario = "{BASELINE.as_posix()}"
 run = "model.sweep.toy:toy_run"
 replicates = 2
 root_seed = 17
-kpis = ["contribution", "repurchase_rate_90d", "payback_day"]
+kpis = ["contribution", "repurchase_rate_90d", "ltv_365"]
 
 [sweep]
 "diversion.p_join_max" = {{ low = 0.05, high = 0.30 }}
@@ -53,8 +53,9 @@ def test_design_sizes_and_counts(toy_result):
     # Morris trajectories may revisit a grid point: coinciding points share their stored runs.
     assert 0.9 * 434 * 2 <= toy_result.n_runs <= 434 * 2
     assert toy_result.n_ran == toy_result.n_runs and toy_result.n_failed == 0
-    assert toy_result.skipped == {"payback_day": "434 of 434 points have no value (failed or "
-                                                "undefined)"}
+    # The toy reports no ltv_365 (as a one-year run has none): a KPI without values is skipped.
+    assert toy_result.skipped == {"ltv_365": "434 of 434 points have no value (failed or "
+                                             "undefined)"}
 
 
 def test_a_parameter_with_no_effect_stays_inside_the_dummy_band(toy_result):

@@ -30,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's sim.seed)")
     p.add_argument("--days", type=int, help="horizon in days (default: the scenario's sim.days)")
     add_set_argument(p)
+    p.add_argument(
+        "--scale",
+        type=float,
+        metavar="F",
+        help="run a faithful miniature at 0 < F ≤ 1 (same as --set market.scale=F)",
+    )
     p.add_argument("--out", help="output directory (default: out/<scenario name>)")
     add_overwrite_argument(p)
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -46,6 +52,8 @@ def main(args: argparse.Namespace) -> int:
     from model.scenario import scenario_to_toml
     from model.scenario.loader import scenario_files
 
+    if args.scale is not None:  # sugar, validated (and reported) like any --set
+        args.overrides = [*args.overrides, f"market.scale={args.scale}"]
     scenario = load_from_args(args)
     out = Path(args.out) if args.out else default_out("out", scenario.name)
     inputs = scenario_files(args.scenario)

@@ -61,7 +61,7 @@ TOP_KEYS = (
 )
 MARKET_KEYS = ("base", "set")
 STRATEGY_KEYS = ("name", "description", "set")
-DEFAULT_RANK_BY = "contribution"
+DEFAULT_RANK_BY = "value_created"
 DEFAULT_REPLICATES = 20
 
 

@@ -175,7 +175,7 @@ def uncertain(scenario: Scenario | None = None) -> list[ParamInfo]:
 
 
 def value_of(scenario: Scenario, key: str) -> Any:
-    """The value of a dotted key in a scenario (``platforms.tmall.c0_yuan`` included)."""
+    """The value of a dotted key in a scenario (``platforms.tmall.cac_floor_yuan`` included)."""
     node: Any = scenario
     for part in key.split("."):
         node = node[part] if isinstance(node, dict) else getattr(node, part)

@@ -188,6 +188,29 @@ class Market(Strict):
         le=1,
     )
 
+    discount_rate_per_year: float = param(
+        0.10,
+        description="annual discount rate of future contribution (the brand's cost of capital)",
+        unit="per year",
+        side="market",
+        grade="D",
+        source="CAPM: China 10-year yield ≈ 2.5–3% + equity risk premium ≈ 6% "
+        "(Damodaran's country premiums) at beta ≈ 1 gives ≈ 9%; 10% for a small brand. "
+        "Use your finance team's hurdle rate",
+        range=(0.05, 0.15),
+        gt=0,
+        le=1,
+    )
+    scale: float = param(
+        1.0,
+        description="run a faithful miniature: people, budgets, daily caps, capacities and "
+        "fixed daily costs all × scale (model/scenario/scale.py)",
+        unit="×",
+        side="run",
+        gt=0,
+        le=1,
+    )
+
     @model_validator(mode="after")
     def _base_fits_market(self) -> Market:
         if self.initial_public + self.initial_private > self.size:
@@ -338,9 +361,10 @@ class Platform(Strict):
     budget_share: float = param(
         1.0, description="share of the ad budget", unit="share", side="lever", ge=0, le=1
     )
-    c0_yuan: float = param(
+    cac_floor_yuan: float = param(
         200.0,
-        description="cost of the first customer on the paid-acquisition curve",
+        description="CAC floor: the cost of a customer as spend → 0 (c0 of the saturating curve "
+        "b·tanh(S/(b·c0)); marginal and average CAC rise above it with spend)",
         unit="yuan",
         side="market",
         grade="D",
@@ -380,6 +404,33 @@ class Platform(Strict):
         range=(0.0, 0.4),
         ge=0,
         le=5,
+    )
+    retargeting_share_of_gmv: float = param(
+        0.05,
+        description="ad spend needed to keep reaching past buyers, per yuan of repeat GMV on "
+        "the platform (a member's private-channel orders do not pay it)",
+        unit="share",
+        side="market",
+        grade="D",
+        source="ads + commission ≈ 3–4% of all GMV at Alibaba and PDD (filings, A), averaged "
+        "over every merchant and order; brands quote 10–20% of platform sales on promotion, "
+        "acquisition included (articles)",
+        range=(0.0, 0.15),
+        ge=0,
+        lt=1,
+    )
+    p_defect_per_ban_day: float = param(
+        0.003,
+        description="while the platform bans the brand, P(an active non-member customer of "
+        "its store defects) per ban day (≈ 9% over a 30-day ban)",
+        unit="probability/day",
+        side="market",
+        grade="D",
+        source="no data; the store drops out of search, favourites and feeds; the seeds' "
+        "banned livestream account lost all of its followers",
+        range=(0.0, 0.02),
+        ge=0,
+        le=1,
     )
 
     @field_validator("daily_cap", mode="after")
@@ -501,6 +552,19 @@ class Outreach(Strict):
     )
     offer_discount: float = param(
         0.0, description="discount on push orders", unit="share", side="lever", ge=0, lt=1
+    )
+    pull_forward_share: float = param(
+        0.33,
+        description="share of push orders that replace the member's next spontaneous order "
+        "(bought earlier, not extra)",
+        unit="share",
+        side="market",
+        grade="A",
+        source="van Heerde, Leeflang & Wittink 2004 (Marketing Science): cross-period effects "
+        "≈ 1/3 of a promotion bump in four scanner datasets; Gupta 1988: < 14% for coffee",
+        range=(0.1, 0.6),
+        ge=0,
+        le=1,
     )
     p_reactivate: float = param(
         0.01,
@@ -769,6 +833,17 @@ class Operation(Strict):
         source="WeCom friend cap",
         ge=1,
         le=50_000,
+    )
+    release_below_fill: float = param(
+        0.8,
+        description="release an account or guide when the members would fit in one fewer at "
+        "this fill or less (never below the initial team); the gap to 1 is the hysteresis",
+        unit="share",
+        side="lever",
+        grade="D",
+        source="a 20% margin before the next hire: no hire-release thrashing",
+        ge=0,
+        lt=1,
     )
     accounts_initial: int = param(1, description="accounts at day 0", side="lever", ge=0)
     accounts_max: int = param(
