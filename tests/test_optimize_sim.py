@@ -27,13 +27,8 @@ from model.optimize.store import EvaluationStore
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
-# A 1/20 miniature of the baseline market (people, base, budget, daily cap).
-MINIATURE = {
-    "market.size": 50_000,
-    "market.initial_public": 2_500,
-    "budget.per_day_yuan": 1_000.0,
-    "platforms.tmall.daily_cap": 15.0,
-}
+# A faithful 1/20 miniature of the baseline market (model/scenario/scale.py).
+MINIATURE = {"market.scale": 0.05}
 
 pytestmark = pytest.mark.slow
 

@@ -71,6 +71,18 @@ def changes(result) -> list[tuple[str, Any, Any]]:
     return out
 
 
+def _scale_note(result) -> str:
+    from model.kpis import KPIS
+
+    scale = result.spec.scale
+    if scale >= 1 or KPIS[result.objective.kpi].unit != "yuan":
+        return ""
+    return (
+        f"\n(A miniature at market.scale = {scale:g}: yuan totals are the miniature's; "
+        f"× {1 / scale:g} for the full-size market.)"
+    )
+
+
 def verdict_text(result) -> str:
     """The recommendation in a few sentences."""
     rec = result.recommendation
@@ -85,7 +97,7 @@ def verdict_text(result) -> str:
             f"Keep the incumbent ({measure} {_value(result, inc.fresh.value)})."
         ]
         lines += [f"  {c.label}: {c.why}" for c in result.confirmation.candidates]
-        return "\n".join(lines)
+        return "\n".join(lines) + _scale_note(result)
     b = rec.beat
     changed = (
         "; ".join(f"{k}: {_show(a)} → {_show(v)}" for k, a, v in changes(result) if a != v)
@@ -97,7 +109,7 @@ def verdict_text(result) -> str:
         f"{_value(result, inc.fresh.value)}: {_value(result, b.diff, diff=True)} "
         f"[90% band {_value(result, b.diff_low, diff=True)}, "
         f"{_value(result, b.diff_high, diff=True)}], P(beats the incumbent in a cell) "
-        f"{b.p_beats:.0%} [{b.p_beats_low:.0%}, {b.p_beats_high:.0%}]."
+        f"{b.p_beats:.0%} [{b.p_beats_low:.0%}, {b.p_beats_high:.0%}]." + _scale_note(result)
     )
 
 
