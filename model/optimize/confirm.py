@@ -134,8 +134,9 @@ def _incumbent_words(a: Assessment, objective: Objective) -> str:
 def _verdict(a: Assessment, beat: Beat | None, objective: Objective) -> tuple[bool, str]:
     if a.error is not None:
         return False, f"not recommended: no score on the fresh block ({a.error})"
+    limits = {c.name: c.shown for c in objective.constraints}
     broken = [
-        f"{name} = {_num(a.constraints[name])} (limit {_num(a.constraints[name] - v)})"
+        f"{name} = {_num(a.constraints[name])} (limit {_num(limits[name])})"
         for name, v in a.violations.items()
         if v > 0
     ]

@@ -25,7 +25,8 @@ class Assessment:
         value: the same in the KPI's unit.
         mean, cvar: the mean and the CVaR of the KPI over cells, in its unit.
         p10, p90: the 10th and 90th percentiles of the KPI over cells.
-        constraints: each constraint's measured value (mean over cells; payback day).
+        constraints: each constraint's measured value (mean over cells; payback day), in the
+            file's units (a miniature's money scaled back to full size).
         violations: how far each constraint is exceeded (≤ 0: kept).
         error: why the candidate has no score (an invalid scenario, a run that raised).
     """
@@ -86,7 +87,8 @@ class Objective:
                 if c.kpi in UNDEFINED_MEANS:
                     cells = np.where(np.isnan(cells), UNDEFINED_MEANS[c.kpi], cells)
                 value = float(np.mean(cells)) if not np.isnan(cells).any() else float("inf")
-            measured[c.name] = value
+            # Shown in the file's units (a miniature's money × 1/scale); judged in the run's.
+            measured[c.name] = value * c.shown / c.limit if c.limit else value
             violations[c.name] = value - c.limit
         ok = not np.isnan(values).any()
         return Assessment(

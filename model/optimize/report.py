@@ -53,7 +53,7 @@ def _value(result, x: float, diff: bool = False) -> str:
 
 def _show(v: Any) -> str:
     if isinstance(v, float):
-        return f"{v:,.4g}"
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
     return str(v)
 
 
