@@ -1,10 +1,11 @@
 """The optimiser's method on constructed objectives with known optima (no simulator).
 
 Each constructed objective is a module-level function of the candidate's levers and the cell,
-evaluated through the same store and executor as the simulator. Its noise is drawn from the
-cell's seed alone (common random numbers), so the sample-average objective has exactly the
-known optimum, except in the optimiser's-curse case, where the noise is deliberately drawn per
-candidate as well.
+evaluated in-process (:class:`~model.optimize.evaluate.FunctionEvaluator`). Its noise is drawn
+from the cell's seed alone (common random numbers), so the sample-average objective has exactly
+the known optimum, except in the optimiser's-curse case, where the noise is deliberately drawn
+per candidate as well. Reproducibility on worker counts and after an interruption is tested on
+the experiment engine itself, with its registered stand-in run function (``toy_run``).
 
 Tolerances: over 30 root seeds each (``python -m tests.test_optimize 30``), the interior optimum
 of the red-packet quadratic (at ¥12 in [0, 30]) was found within ¥0.37 with 24 candidates; the
@@ -16,6 +17,7 @@ The optimiser's-curse case was refused in 19 of 20 root seeds (each candidate fa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -26,12 +28,13 @@ import pytest
 import tomli_w
 
 from model import optimize
+from model.compare.spec import load_comparison
 from model.errors import InputError
-from model.execution import open_executor
+from model.experiment.store import ResultStore
+from model.optimize.block import make_block
 from model.optimize.evaluate import FunctionEvaluator
 from model.optimize.risk import compare_to_incumbent, cvar
 from model.optimize.space import Simplex
-from model.optimize.store import EvaluationStore
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -42,7 +45,7 @@ TOL = 1.0  # yuan of red packet: 1/30 of the lever's range
 
 
 def _noise(cell, sd: float) -> float:
-    return float(np.random.default_rng([cell.root_seed, cell.seed_index]).normal(0, sd))
+    return float(np.random.default_rng([cell.root_seed, cell.replicate]).normal(0, sd))
 
 
 def quadratic(candidate, cell):
@@ -114,7 +117,7 @@ def lucky(candidate, cell):
     """
     x = candidate.get("diversion.incentive_yuan", 3.0)
     key = int(round(x * 1e6))
-    noise = np.random.default_rng([cell.root_seed, cell.seed_index, key]).normal(0, 30)
+    noise = np.random.default_rng([cell.root_seed, cell.replicate, key]).normal(0, 30)
     return {"kpis": {"contribution": 100 - 2.0 * abs(x - 3.0) + float(noise)}}
 
 
@@ -124,7 +127,7 @@ def lucky(candidate, cell):
 def write_spec(path: Path, levers: dict, **top) -> Path:
     spec = {
         "name": "t",
-        "draws": 1,
+        "draws": 0,
         "replicates": 4,
         "budget_evals": 24,
         "batch": 8,
@@ -197,14 +200,22 @@ def test_corner_optimum_hits_the_bound(tmp_path):
 
 
 def test_budget_split_is_a_simplex_and_its_optimum_is_found(tmp_path):
-    market = {
-        "base": str(BASELINE),
-        "set": {
-            "platforms.tmall.budget_share": 0.6,
-            "platforms.jd.budget_share": 0.2,
-            "platforms.pdd.budget_share": 0.2,
-        },
-    }
+    # A base with three platforms (a shared override may only set platforms the base has).
+    three = tmp_path / "three_platforms.toml"
+    three.write_text(
+        tomli_w.dumps(
+            {
+                "base": str(BASELINE),
+                "platforms": {
+                    "tmall": {"budget_share": 0.6},
+                    "jd": {"budget_share": 0.2},
+                    "pdd": {"budget_share": 0.2},
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    market = {"base": str(three)}
     spec = optimize.load_spec(
         write_spec(
             tmp_path / "s.toml",
@@ -328,7 +339,7 @@ def test_a_search_that_finds_nothing_feasible_says_so(tmp_path):
 def test_confirmation_refuses_a_candidate_that_only_won_on_its_own_seeds(tmp_path):
     spec = optimize.load_spec(
         write_spec(
-            tmp_path / "s.toml", RED_PACKET, budget_evals=40, confirm={"draws": 1, "replicates": 32}
+            tmp_path / "s.toml", RED_PACKET, budget_evals=40, confirm={"draws": 0, "replicates": 32}
         )
     )
     result = optimize.run(spec, evaluator=FunctionEvaluator(lucky))
@@ -391,46 +402,76 @@ def test_cvar_objective_and_frontier(tmp_path):
 # --- reproducibility ------------------------------------------------------------------------------
 
 
-def _run_with_store(spec, store_dir, workers):
-    with open_executor(workers) as ex:
-        ev = FunctionEvaluator(mixed, store=EvaluationStore(store_dir), executor=ex)
-        result = optimize.run(spec, evaluator=ev)
-    return result, ev
+MIXED = {
+    **RED_PACKET,
+    "outreach.pushes_per_week": {"low": 0, "high": 7, "integer": True},
+    "operation.mode": {"choices": ["persona", "guides", "distribution"]},
+}
+TOY = "model.sweep.toy:toy_run"  # a registered stand-in run function of the engine
+# The toy's roi peaks at 3 pushes a week and rises with the red packet (model/sweep/toy.py).
+TOY_LEVERS = {
+    "outreach.pushes_per_week": {"low": 0, "high": 6, "integer": True},
+    "diversion.incentive_yuan": {"low": 0.0, "high": 20.0},
+}
+
+
+def _toy_spec(tmp_path):
+    path = write_spec(
+        tmp_path / "toy.toml",
+        TOY_LEVERS,
+        objective={"kpi": "roi"},
+        budget_evals=16,
+        draws=2,
+        replicates=2,
+        curves={"points": 3},
+    )
+    return optimize.load_spec(path)
+
+
+def _run_toy(spec, out, workers=1, **kwargs):
+    return optimize.run(spec, out, workers=workers, run_function=TOY, plots=False, **kwargs)
 
 
 def _trace_key(result):
     return result.trace().drop(columns=["error"]).to_csv(index=False)
 
 
-MIXED = {
-    **RED_PACKET,
-    "outreach.pushes_per_week": {"low": 0, "high": 7, "integer": True},
-    "operation.mode": {"choices": ["persona", "guides", "distribution"]},
-}
-
-
-def test_same_seed_same_recommendation_on_1_or_2_workers_and_after_a_resume(tmp_path):
-    spec = optimize.load_spec(
-        write_spec(
-            tmp_path / "s.toml", MIXED, budget_evals=24, draws=2, replicates=2, curves={"points": 3}
-        )
-    )
-    one, ev1 = _run_with_store(spec, tmp_path / "one", 1)
-    two, _ = _run_with_store(spec, tmp_path / "two", 2)
+def test_same_seed_same_recommendation_on_1_or_2_workers(tmp_path):
+    spec = _toy_spec(tmp_path)
+    one = _run_toy(spec, tmp_path / "one", workers=1)
+    two = _run_toy(spec, tmp_path / "two", workers=2)
     assert _trace_key(one) == _trace_key(two)
     assert one.recommended_overrides() == two.recommended_overrides()
     assert one.curves.to_csv() == two.curves.to_csv()
+    for name in ("trace.csv", "confirmation.csv", "curves.csv"):
+        assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
+    # roi 0.9 at the optimum against about 0.5 for the base's levers, noise sd 0.01 a run.
+    assert one.recommendation is not None
 
-    # Interrupted: keep only part of the store, as after a kill, then run again.
-    parts = sorted((tmp_path / "one").glob("part-*.parquet"))
-    assert len(parts) >= 2
-    for part in parts[len(parts) // 2 :]:
-        part.unlink()
-    kept = len(EvaluationStore(tmp_path / "one"))
-    resumed, ev = _run_with_store(spec, tmp_path / "one", 2)
-    assert _trace_key(resumed) == _trace_key(one)
-    assert resumed.recommended_overrides() == one.recommended_overrides()
-    assert ev.n_ran == ev1.n_ran - kept and ev.n_ran > 0
+
+def test_a_resume_after_an_interruption_reuses_stored_runs(tmp_path):
+    spec = _toy_spec(tmp_path)
+    whole = _run_toy(spec, tmp_path / "whole")
+    distinct = len(ResultStore(tmp_path / "whole").finished_keys())
+    assert whole.runs["ran"] == distinct
+
+    def stop_at_confirmation(line):
+        if line.startswith("confirm:"):
+            raise KeyboardInterrupt  # as Ctrl-C after the search
+
+    with pytest.raises(KeyboardInterrupt):
+        _run_toy(spec, tmp_path / "cut", log=stop_at_confirmation)
+    stored = len(ResultStore(tmp_path / "cut").finished_keys())
+    assert 0 < stored < distinct
+    assert not (tmp_path / "cut" / "trace.csv").exists()
+
+    lines = []
+    resumed = _run_toy(spec, tmp_path / "cut", log=lines.append)
+    assert lines[0] == f"resuming: {stored} finished runs found in {tmp_path / 'cut'}/runs"
+    assert resumed.runs["ran"] == distinct - stored
+    assert _trace_key(resumed) == _trace_key(whole)
+    assert resumed.recommended_overrides() == whole.recommended_overrides()
+    assert resumed.confirmation_table().to_csv() == whole.confirmation_table().to_csv()
 
 
 # --- spec errors --------------------------------------------------------------------------------
@@ -494,6 +535,101 @@ def test_spec_errors_name_the_field_and_what_is_allowed(tmp_path, levers, top, m
     with pytest.raises(InputError, match=message) as err:
         optimize.load_spec(path)
     assert str(err.value).startswith(str(path))
+
+
+# The shared tables and the top-level keys are the experiment engine's: a mistake there reads as
+# it does in a comparison file, word for word after the file's name.
+ENGINE_MISTAKES = [
+    (
+        {"market": {"base": str(BASELINE), "sets": {"market.size": 1000}}},
+        "market.sets: unknown key; did you mean 'set'? Allowed here: base, set",
+    ),
+    (
+        {"market": {"base": str(BASELINE), "set": {"market.sise": 1000}}},
+        "market.set.market.sise: the scenario has no parameter 'market.sise'; did you mean "
+        "'market.size'?",
+    ),
+    (
+        {"uncertainty": {"outreach.p_response": {"low": 0.05, "high": 0.01}}},
+        "uncertainty.outreach.p_response: low = 0.05 must be below high = 0.01",
+    ),
+    (
+        {"uncertainty": {"operation.mode": {"value": "guides"}}},
+        "uncertainty.operation.mode: is a lever parameter, not a fact about the market",
+    ),
+    (
+        {"replicates": "2"},
+        "replicates = '2': Input should be a valid integer; write a whole number such as 4 (not "
+        "quoted, no decimal point)",
+    ),
+    ({"root_seed": -1}, "root_seed = -1: Input should be greater than or equal to 0"),
+]
+
+
+@pytest.mark.parametrize(("mistake", "message"), ENGINE_MISTAKES)
+def test_spec_errors_have_the_engines_message_form(tmp_path, mistake, message):
+    optimisation = write_spec(tmp_path / "opt.toml", RED_PACKET, **mistake)
+    comparison = tmp_path / "cmp.toml"
+    comparison.write_text(
+        tomli_w.dumps(
+            {
+                "reference": "a",
+                "draws": 2,
+                "market": {"base": str(BASELINE)},
+                "strategies": [{"name": "a", "set": {}}, {"name": "b", "set": {}}],
+                **mistake,
+            }
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as opt_err:
+        optimize.load_spec(optimisation)
+    with pytest.raises(InputError) as cmp_err:
+        load_comparison(comparison)
+    said = str(opt_err.value)
+    assert said.startswith(f"{optimisation}: ")  # the file, then the dotted field and value
+    assert message in said
+    assert said.removeprefix(f"{optimisation}: ") == str(cmp_err.value).removeprefix(
+        f"{comparison}: "
+    )
+
+
+def test_one_draw_is_refused_as_in_a_comparison(tmp_path):
+    path = write_spec(tmp_path / "s.toml", RED_PACKET, draws=1)
+    with pytest.raises(InputError, match=r"draws = 1: one random market says nothing") as err:
+        optimize.load_spec(path)
+    assert "give 0 (no draws: the base market only" in str(err.value)
+
+
+def test_a_stated_value_is_not_drawn_and_draws_are_the_engines(tmp_path):
+    spec = optimize.load_spec(
+        write_spec(
+            tmp_path / "s.toml",
+            RED_PACKET,
+            draws=4,
+            uncertainty={"outreach.p_response": {"value": 0.012, "source": "push test"}},
+            market={"base": str(BASELINE), "set": {"platforms.tmall.daily_cap": 200.0}},
+        )
+    )
+    drawn = [d.key for d in spec.uncertainty.drawn]
+    stated = {s.key: s.where for s in spec.uncertainty.stated}
+    assert stated == {
+        "outreach.p_response": "[uncertainty]",
+        "platforms.tmall.daily_cap": "[market] set",
+    }
+    assert "outreach.p_response" not in drawn and "platforms.tmall.daily_cap" not in drawn
+    assert spec.base.outreach.p_response == 0.012
+    block = make_block("search", spec.uncertainty, 4, 2, spec.root_seed)
+    # The same Latin hypercube and draw seeds as a comparison's draws.csv with this root seed.
+    table = dataclasses.replace(spec.uncertainty, draws=4).table(spec.root_seed)
+    assert block.draw_table.equals(table)
+    assert [(c.draw, c.replicate, c.root_seed) for c in block.cells[:3]] == [
+        (0, 0, int(table["seed"][0])),
+        (0, 1, int(table["seed"][0])),
+        (1, 0, int(table["seed"][1])),
+    ]
+    for cell in block.cells:
+        assert cell.market == {k: table.loc[cell.draw, k] for k in drawn}
 
 
 def test_cli_refuses_an_infeasible_spec_with_exit_2_and_writes_nothing(tmp_path):

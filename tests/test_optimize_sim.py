@@ -21,9 +21,10 @@ import pytest
 import tomli_w
 
 from model import optimize
+from model.execution import open_executor
+from model.experiment.store import ResultStore
 from model.optimize.block import make_block
-from model.optimize.evaluate import SimulatorEvaluator
-from model.optimize.store import EvaluationStore
+from model.optimize.evaluate import EngineEvaluator
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.slow
 def write_spec(path: Path, **top) -> Path:
     spec = {
         "name": "red_packet",
-        "draws": 1,
+        "draws": 0,
         "replicates": 2,
         "budget_evals": 12,
         "batch": 4,
@@ -44,7 +45,7 @@ def write_spec(path: Path, **top) -> Path:
         "market": {"base": str(BASELINE), "set": MINIATURE},
         "objective": {"kpi": "contribution"},
         "levers": {"diversion.incentive_yuan": {"low": 0, "high": 30, "integer": True}},
-        "confirm": {"top": 2, "draws": 1, "replicates": 2},
+        "confirm": {"top": 2, "draws": 0, "replicates": 2},
         "curves": {"points": 0},
     }
     spec.update(top)
@@ -54,19 +55,19 @@ def write_spec(path: Path, **top) -> Path:
 
 def test_red_packet_interior_optimum_on_the_simulator_matches_a_fine_grid(tmp_path):
     spec = optimize.load_spec(write_spec(tmp_path / "s.toml"))
-    store = EvaluationStore(tmp_path / "store")
-    evaluator = SimulatorEvaluator(spec.base_raw, store=store)
-    block = make_block("search", spec.base, spec.draws, spec.replicates, spec.root_seed)
-    grid = list(range(31))
-    evs = evaluator.evaluate([{"diversion.incentive_yuan": x} for x in grid], block)
-    curve = np.array([ev.values("contribution").mean() for ev in evs])
-    top = int(np.argmax(curve))
-    rise = curve[top] - curve[0]
-    # The reference really is interior: it rises, then falls.
-    assert 0 < grid[top] < 30
-    assert rise > 0 and curve[top] - curve[-1] > 0.1 * rise
+    with open_executor(1) as executor:
+        evaluator = EngineEvaluator(spec.base_raw, ResultStore(tmp_path / "store"), executor)
+        block = make_block("search", spec.uncertainty, spec.draws, spec.replicates, spec.root_seed)
+        grid = list(range(31))
+        evs = evaluator.evaluate([{"diversion.incentive_yuan": x} for x in grid], block)
+        curve = np.array([ev.values("contribution").mean() for ev in evs])
+        top = int(np.argmax(curve))
+        rise = curve[top] - curve[0]
+        # The reference really is interior: it rises, then falls.
+        assert 0 < grid[top] < 30
+        assert rise > 0 and curve[top] - curve[-1] > 0.1 * rise
 
-    result = optimize.run(spec, evaluator=evaluator)
+        result = optimize.run(spec, evaluator=evaluator)
     best = max(
         (t for t in result.trials if t.assessment.feasible), key=lambda t: t.assessment.score
     )
@@ -128,6 +129,7 @@ def test_cli_writes_a_runnable_recommendation_and_resumes(tmp_path):
                 "name": "recommended_vs_incumbent",
                 "reference": "incumbent",
                 "replicates": 2,
+                "draws": 0,
                 "market": {"base": str(out / "recommendation.toml")},
                 "strategies": [
                     {"name": "recommended", "set": {}},

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted: finished runs are kept in {out}/evaluations; run the same command "
+            f"\ninterrupted: finished runs are kept in {out}/runs; run the same command "
             "again to resume",
             file=sys.stderr,
         )

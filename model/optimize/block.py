@@ -7,25 +7,24 @@ function of the levers and two candidates' difference is paired. The confirmatio
 fresh block (its own root seed and draws), so a candidate cannot win there by having been picked
 for its luck on the first.
 
-Draws are a Latin hypercube over the registry's plausible ranges of the uncertain market
-parameters (:func:`model.scenario.params.uncertain`), uniform or log-uniform as the registry
-says, except those the file states (``[market] set``, ``--set``): a stated value is a fact
-about this market. A block with one draw is the base market itself (noise only). Cell
-``(d, r)`` draws its random numbers from ``replicate_seed(root_seed, d · replicates + r)``.
+A block is a comparison's grid of cells (:mod:`model.experiment.uncertainty`): ``K`` Latin-
+hypercube draws of the uncertain market parameters that the file does not state, draw ``d`` with
+its own root seed ``draw_seed(root_seed, d)``, and replicate ``i`` of a draw seeded
+``replicate_seed(seed_d, i)``. Without draws (``draws = 0``) the block is the base market, whose
+one draw's seed is the root seed itself.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from model.scenario.params import uncertain
-from model.scenario.schema import Scenario
-
-# Salt of the design's own stream, apart from every replicate's stream of the same root seed.
-_DESIGN_SPAWN_KEY = 0x0F7D
+from model.experiment.uncertainty import Uncertainty
+from model.seeds import replicate_seed
 
 
 @dataclass(frozen=True)
@@ -35,27 +34,40 @@ class Cell:
     Attributes:
         draw: the index of the market draw in its block.
         replicate: the replicate within the draw.
-        root_seed: the block's root seed.
-        seed_index: the replicate index of ``replicate_seed(root_seed, ·)``.
+        root_seed: the draw's root seed (the run draws from ``replicate_seed(root_seed, i)``).
         market: the drawn market values by dotted key (empty: the base market).
     """
 
     draw: int
     replicate: int
     root_seed: int
-    seed_index: int
     market: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seed(self) -> np.random.SeedSequence:
+        """The seed sequence the cell's run draws from."""
+        return replicate_seed(self.root_seed, self.replicate)
 
 
 @dataclass(frozen=True)
 class Block:
-    """A fixed set of cells shared by every candidate evaluated on it."""
+    """A fixed set of cells shared by every candidate evaluated on it.
+
+    Attributes:
+        name: ``search`` or ``confirm``.
+        root_seed: the block's root seed.
+        n_draws, n_replicates: the grid.
+        cells: draw-major.
+        draw_table: one row per draw: ``draw``, ``seed`` and the drawn values (a
+            comparison's ``draws.csv``).
+    """
 
     name: str
     root_seed: int
     n_draws: int
     n_replicates: int
     cells: tuple[Cell, ...]
+    draw_table: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
 
     @property
     def draws(self) -> np.ndarray:
@@ -66,50 +78,27 @@ class Block:
         return len(self.cells)
 
 
-def market_draws(
-    base: Scenario, n: int, root_seed: int, stated: frozenset[str] = frozenset()
-) -> list[dict[str, Any]]:
-    """``n`` Latin-hypercube draws of the base's uncertain market parameters.
-
-    Keys in ``stated`` (set by the file's ``[market] set`` or ``--set``) are facts about this
-    market and are not drawn.
-    """
-    from scipy.stats import qmc  # here: scipy.stats costs ~0.5 s to import
-
-    params = [p for p in uncertain(base) if p.key not in stated]
-    if n <= 1 or not params:
-        return [{}]
-    rng = np.random.default_rng(
-        np.random.SeedSequence(int(root_seed), spawn_key=(_DESIGN_SPAWN_KEY,))
-    )
-    units = qmc.LatinHypercube(len(params), rng=rng).random(n)
-    draws = []
-    for row in units:
-        point: dict[str, Any] = {}
-        for p, u in zip(params, row, strict=True):
-            low, high = p.range
-            if p.log:
-                value = float(np.exp(np.log(low) + u * (np.log(high) - np.log(low))))
-            else:
-                value = float(low + u * (high - low))
-            point[p.key] = int(round(value)) if p.kind == "int" else value
-        draws.append(point)
-    return draws
-
-
 def make_block(
-    name: str,
-    base: Scenario,
-    draws: int,
-    replicates: int,
-    root_seed: int,
-    stated: frozenset[str] = frozenset(),
+    name: str, uncertainty: Uncertainty, draws: int, replicates: int, root_seed: int
 ) -> Block:
-    """The block of ``draws × replicates`` cells of one root seed (``stated`` keys not drawn)."""
-    markets = market_draws(base, draws, root_seed, stated)
-    cells = tuple(
-        Cell(d, r, int(root_seed), d * replicates + r, market)
-        for d, market in enumerate(markets)
-        for r in range(replicates)
-    )
-    return Block(name, int(root_seed), len(markets), replicates, cells)
+    """The block of ``draws × replicates`` cells of one root seed (``draws = 0``: the base).
+
+    Args:
+        name: the block's name.
+        uncertainty: the drawn and stated parameters (``uncertainty.draws`` is ignored).
+        draws: K; 0 for the base market only.
+        replicates: seeds per draw.
+        root_seed: the block's root seed.
+    """
+    grid = dataclasses.replace(uncertainty, draws=max(int(draws), 1), enabled=draws > 0)
+    table = grid.table(int(root_seed))
+    keys = [c for c in table.columns if c not in ("draw", "seed")]
+    cells = []
+    for row in table.to_dict("records"):
+        market = {k: _plain(row[k]) for k in keys}
+        cells += [Cell(int(row["draw"]), r, int(row["seed"]), market) for r in range(replicates)]
+    return Block(name, int(root_seed), len(table), replicates, tuple(cells), table)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

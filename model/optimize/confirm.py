@@ -21,10 +21,8 @@ from model.formatting import format_kpi
 from model.optimize.block import Block
 from model.optimize.evaluate import Evaluation, Evaluator
 from model.optimize.objective import Assessment, Objective
-from model.optimize.risk import Beat, compare_to_incumbent
+from model.optimize.risk import INCUMBENT, Beat, compare_to_incumbent
 from model.optimize.search import Trial
-
-INCUMBENT = "incumbent"
 
 
 @dataclass(frozen=True)

@@ -6,34 +6,36 @@ The optimiser only needs this small interface (:class:`Evaluator`)::
     evaluations[i].kpis["value_created"]                  # one value per cell (NaN: undefined)
     evaluations[i].cum                                    # cells × days cumulative contribution
 
-Two implementations share the plumbing (:class:`StoredEvaluator`): every (candidate, cell) is
-one run with a content address; finished runs come from the :class:`EvaluationStore` and only
-missing ones go through the executor seam (:func:`model.execution.map_runs`), so results never
-depend on the worker count, the order of completion or an interruption.
-
-* :class:`SimulatorEvaluator` runs the simulator on the base scenario with the cell's market
-  draw and the candidate's overrides, seeded by ``replicate_seed(block seed, cell index)``.
-* :class:`FunctionEvaluator` calls a module-level function ``fn(candidate, cell) -> {kpi: value}``:
+* :class:`EngineEvaluator` runs on the experiment engine (:mod:`model.experiment`): each
+  (candidate, cell) is one :class:`~model.experiment.tasks.RunTask` — the base scenario with
+  the cell's market draw and the candidate's overrides, seeded ``replicate_seed(draw seed, i)``
+  — keyed by its content; :func:`model.experiment.engine.execute` runs only what the
+  content-addressed Parquet store lacks, through the executor seam, so results never depend on
+  the worker count, the order of completion or an interruption (a rerun resumes).
+* :class:`FunctionEvaluator` calls a module-level function ``fn(candidate, cell)`` in-process:
   constructed objectives with known optima for the method's tests.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+import pyarrow.parquet as pq
 
-from model._version import __version__
 from model.errors import InputError
-from model.execution import map_runs
+from model.experiment import engine
+from model.experiment.store import FINISHED, KPI_PREFIX, SERIES_PREFIX, ResultStore
+from model.experiment.tasks import DEFAULT_RUN, RunTask, canonical_json
 from model.optimize.block import Block, Cell
-from model.optimize.store import EvaluationStore
 from model.scenario import apply_overrides, validate
-from model.sweep.runs import canonical_json, run_key
+
+#: The daily series the payback constraint reads.
+CUM = "cum_contribution"
+LOST = "run lost: its worker kept dying; run again to retry"
 
 
 @dataclass(frozen=True)
@@ -78,152 +80,85 @@ class Evaluator(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class _Task:
-    key: str
-    run: Callable[[Any], dict[str, Any]]
-    payload: Any
-
-
-class StoredEvaluator:
-    """Runs what the store lacks through an executor; subclasses say what a run is.
-
-    Args:
-        store: finished runs (a fresh in-memory one when None).
-        executor: from :func:`model.execution.open_executor`; None runs in-process.
-        retries: resubmissions of a run whose worker died.
-        progress: a label for a progress bar, or None.
-        series: bring back the daily cumulative contribution (the payback constraint).
-    """
-
-    def __init__(
-        self,
-        store: EvaluationStore | None = None,
-        executor: cf.Executor | None = None,
-        *,
-        retries: int = 2,
-        progress: str | None = None,
-        series: bool = False,
-    ) -> None:
-        self.store = store if store is not None else EvaluationStore()
-        self.executor = executor
-        self.retries = retries
-        self.progress = progress
-        self.series = series
-        self.n_ran = 0
-        self.n_reused = 0
-        self.n_lost = 0
-
-    def task(self, candidate: dict[str, Any], cell: Cell) -> _Task:
-        """The run of one candidate on one cell (raises InputError for an invalid candidate)."""
-        raise NotImplementedError
-
-    def evaluate(self, candidates: Sequence[dict[str, Any]], block: Block) -> list[Evaluation]:
-        """Evaluate every candidate on every cell of the block; reuse stored runs."""
-        plans: list[list[_Task] | str] = []
-        for candidate in candidates:
-            try:
-                plans.append([self.task(candidate, cell) for cell in block.cells])
-            except InputError as err:
-                plans.append(str(err))
-        wanted: dict[str, _Task] = {}
-        for plan in plans:
-            if isinstance(plan, list):
-                for t in plan:
-                    if t.key in self.store:
-                        continue
-                    wanted.setdefault(t.key, t)
-        reused = sum(len(p) for p in plans if isinstance(p, list)) - len(wanted)
-        self.n_reused += reused
-        self._run(list(wanted.values()))
-        out = []
-        for candidate, plan in zip(candidates, plans, strict=True):
-            if isinstance(plan, str):
-                out.append(_invalid(candidate, plan, len(block)))
-            else:
-                out.append(self._assemble(candidate, plan))
-        return out
-
-    def _run(self, tasks: list[_Task]) -> None:
-        if not tasks:
-            return
-        from model.execution import InProcessExecutor
-
-        executor = self.executor or InProcessExecutor()
-        try:
-            for task, outcome in map_runs(
-                executor, _call, tasks, retries=self.retries, progress=self.progress
-            ):
-                if outcome.lost:
-                    self.n_lost += 1
-                    continue
-                self.n_ran += 1
-                if outcome.ok:
-                    record = {"status": "ok", "error": None, **outcome.value}
-                else:
-                    record = {"status": "error", "error": outcome.error, "kpis": {}, "cum": None}
-                self.store.put(task.key, record)
-        finally:
-            self.store.flush()
-
-    def _assemble(self, candidate: dict[str, Any], plan: list[_Task]) -> Evaluation:
-        records = [self.store.get(t.key) for t in plan]
-        names = sorted({k for r in records if r for k in (r.get("kpis") or {})})
-        kpis = {
-            name: np.array(
-                [_number((r.get("kpis") or {}).get(name)) if r else np.nan for r in records]
-            )
-            for name in names
-        }
-        errors = tuple(
-            "run lost: its worker kept dying; run again to retry"
-            if r is None
-            else (r["error"] if r["status"] != "ok" else None)
-            for r in records
-        )
-        cum = None
-        series = [r.get("cum") if r and r["status"] == "ok" else None for r in records]
-        if any(c is not None for c in series):
-            length = max(len(c) for c in series if c is not None)
-            cum = np.full((len(records), length), np.nan)
-            for i, c in enumerate(series):
-                if c is not None:
-                    cum[i, : len(c)] = c
-        return Evaluation(dict(candidate), kpis, cum, errors)
+def assemble(candidate: dict[str, Any], records: list[dict[str, Any] | None]) -> Evaluation:
+    """One candidate's evaluation from its cells' records (``status, error, kpis, cum``)."""
+    names = sorted({k for r in records if r for k in (r.get("kpis") or {})})
+    kpis = {
+        name: np.array([_number((r.get("kpis") or {}).get(name)) if r else np.nan for r in records])
+        for name in names
+    }
+    errors = tuple(
+        LOST if r is None else (r["error"] if r["status"] != "ok" else None) for r in records
+    )
+    cum = None
+    series = [r.get("cum") if r and r["status"] == "ok" else None for r in records]
+    if any(c is not None for c in series):
+        length = max(len(c) for c in series if c is not None)
+        cum = np.full((len(records), length), np.nan)
+        for i, c in enumerate(series):
+            if c is not None:
+                cum[i, : len(c)] = c
+    return Evaluation(dict(candidate), kpis, cum, errors)
 
 
 def _number(value: Any) -> float:
-    return np.nan if value is None else float(value)
+    return np.nan if value is None or value != value else float(value)
 
 
 def _invalid(candidate: dict[str, Any], why: str, n: int) -> Evaluation:
     return Evaluation(dict(candidate), {}, None, tuple([why] * n), invalid=why)
 
 
-def _call(task: _Task) -> dict[str, Any]:
-    return task.run(task.payload)
+# --- the experiment engine ----------------------------------------------------------------------
 
 
-# --- the simulator ------------------------------------------------------------------------------
-
-
-class SimulatorEvaluator(StoredEvaluator):
-    """Runs the simulator: the base, the cell's market draw, then the candidate's overrides.
+class EngineEvaluator:
+    """Runs candidates through the experiment engine's run task and store.
 
     Args:
         base_raw: the base scenario as a raw dict, shared overrides applied.
+        store: the engine's content-addressed store (finished runs are reused).
+        executor: from :func:`model.execution.open_executor` (the caller closes it).
         source: the spec's file name, for messages about invalid candidates.
-        **kwargs: as :class:`StoredEvaluator`.
+        run: a registered run function (:data:`model.experiment.tasks.RUN_FUNCTIONS`); the
+            simulator unless a test asks for a stand-in.
+        retries: resubmissions of a run whose worker died.
+        progress: a label for a progress bar, or None.
+        series: bring back the daily tables (the payback constraint reads ``cum_contribution``).
     """
 
-    def __init__(self, base_raw: dict[str, Any], *, source: str = "<base>", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        base_raw: dict[str, Any],
+        store: ResultStore,
+        executor: cf.Executor,
+        *,
+        source: str = "<base>",
+        run: str = DEFAULT_RUN,
+        retries: int = 2,
+        progress: str | None = None,
+        series: bool = False,
+    ) -> None:
         self.base_raw = base_raw
+        self.store = store
+        self.executor = executor
         self.source = source
+        self.run = run
+        self.retries = retries
+        self.progress = progress
+        self.series = series
+        self.n_ran = 0
+        self.n_reused = 0
+        self.n_lost = 0
         self._resolved: dict[str, dict[str, Any]] = {}
+        self._records: dict[str, dict[str, Any]] = {}
+        self._read_parts: set[str] = set()
+        self._refresh()
+        #: Finished runs found in the store when it was opened (a resume reuses them).
+        self.n_stored = sum(r["status"] in FINISHED for r in self._records.values())
 
-    def task(self, candidate: dict[str, Any], cell: Cell) -> _Task:
-        """The run of one candidate on one cell, keyed by its resolved scenario and seed."""
+    def task(self, candidate: dict[str, Any], cell: Cell) -> RunTask:
+        """The run of one candidate on one cell (raises InputError for an invalid candidate)."""
         overrides = {**cell.market, **candidate}
         memo = canonical_json(overrides)
         resolved = self._resolved.get(memo)
@@ -231,66 +166,111 @@ class SimulatorEvaluator(StoredEvaluator):
             raw = apply_overrides(self.base_raw, overrides)
             scenario = validate(raw, source=self.source, overridden=overrides.keys())
             resolved = self._resolved[memo] = scenario.model_dump(mode="json")
-        key = run_key(resolved, cell.root_seed, cell.seed_index)
-        if self.series:
-            key = hashlib.sha256(f"{key}:cum".encode()).hexdigest()
-        payload = (resolved, cell.root_seed, cell.seed_index, self.series)
-        return _Task(key, simulate_cell, payload)
+        return RunTask(
+            "candidate", cell.replicate, cell.root_seed, resolved, run=self.run, series=self.series
+        )
 
+    def evaluate(self, candidates: Sequence[dict[str, Any]], block: Block) -> list[Evaluation]:
+        """Evaluate every candidate on every cell of the block; reuse stored runs."""
+        plans: list[list[RunTask] | str] = []
+        for candidate in candidates:
+            try:
+                plans.append([self.task(candidate, cell) for cell in block.cells])
+            except InputError as err:
+                plans.append(str(err))
+        rows = [
+            ({"candidate": i}, t) for i, p in enumerate(plans) if isinstance(p, list) for t in p
+        ]
+        plan = engine.plan(block.name, rows)
+        todo = [t for t in plan.tasks if not self._done(t.key)]
+        self.n_reused += len(plan.tasks) - len(todo)
+        if todo:
+            report = engine.execute(
+                plan,
+                self.store,
+                todo,
+                executor=self.executor,
+                retries=self.retries,
+                progress=self.progress,
+            )
+            self.n_ran += report.n_ran - report.n_lost
+            self.n_lost += report.n_lost
+            self._refresh()
+        out = []
+        for candidate, p in zip(candidates, plans, strict=True):
+            if isinstance(p, str):
+                out.append(_invalid(candidate, p, len(block)))
+            else:
+                out.append(assemble(candidate, [self._finished(t.key) for t in p]))
+        return out
 
-def simulate_cell(payload: tuple[dict[str, Any], int, int, bool]) -> dict[str, Any]:
-    """Worker: simulate one resolved scenario on one seed; its numeric KPIs (and series)."""
-    from model.api import simulate
-    from model.scenario.schema import Scenario
-    from model.seeds import replicate_seed
+    def _finished(self, key: str) -> dict[str, Any] | None:
+        record = self._records.get(key)
+        return record if record is not None and record["status"] in FINISHED else None
 
-    resolved, root_seed, index, series = payload
-    result = simulate(Scenario.model_validate(resolved), replicate_seed(root_seed, index))
-    kpis = {}
-    for name, value in result.summary().items():
-        if value is None or isinstance(value, bool | int | float | np.integer | np.floating):
-            kpis[name] = None if value is None else float(value)
-    cum = result.daily["cum_contribution"].to_numpy(dtype=float) if series else None
-    return {"kpis": kpis, "cum": cum}
+    def _done(self, key: str) -> bool:
+        record = self._finished(key)
+        # A run stored without its daily table (by a spec without the payback constraint) is
+        # run again when the table is needed.
+        return record is not None and not (
+            self.series and record["status"] == "ok" and record["cum"] is None
+        )
+
+    def _refresh(self) -> None:
+        """Read the store's part files not read yet (a finished row wins over a lost one)."""
+        for part in self.store.part_files():
+            if part.name in self._read_parts:
+                continue
+            self._read_parts.add(part.name)
+            names = pq.read_schema(part).names
+            cum = SERIES_PREFIX + CUM
+            wanted = [
+                c
+                for c in names
+                if c in ("run_key", "status", "error") or c.startswith(KPI_PREFIX) or c == cum
+            ]
+            for row in pq.read_table(part, columns=wanted).to_pylist():
+                old = self._records.get(row["run_key"])
+                if old is not None and old["status"] in FINISHED and old["cum"] is not None:
+                    continue
+                series = row.get(cum)
+                self._records[row["run_key"]] = {
+                    "status": row["status"],
+                    "error": row.get("error"),
+                    "kpis": {
+                        c[len(KPI_PREFIX) :]: v for c, v in row.items() if c.startswith(KPI_PREFIX)
+                    },
+                    "cum": None if series is None else np.asarray(series, dtype=float),
+                }
 
 
 # --- constructed objectives ---------------------------------------------------------------------
 
 
-class FunctionEvaluator(StoredEvaluator):
-    """Evaluates ``fn(candidate, cell) -> {"kpis": {...}, "cum": array or None}``.
+class FunctionEvaluator:
+    """Evaluates ``fn(candidate, cell) -> {"kpis": {...}, "cum": array or None}`` in-process.
 
-    ``fn`` must be a module-level function (picklable by reference) that draws its randomness
-    only from the cell (its seed index and market), as the simulator does.
+    For the method's tests: ``fn`` draws its randomness only from the cell (its seed and
+    market), as the simulator does, so candidates are paired exactly as on the engine.
     """
 
-    def __init__(self, fn: Callable[[dict[str, Any], Cell], dict[str, Any]], **kwargs: Any):
-        super().__init__(**kwargs)
+    def __init__(self, fn: Callable[[dict[str, Any], Cell], dict[str, Any]]) -> None:
         self.fn = fn
 
-    def task(self, candidate: dict[str, Any], cell: Cell) -> _Task:
-        """The call of one candidate on one cell, keyed by the function and its arguments."""
-        name = f"{self.fn.__module__}:{self.fn.__qualname__}"
-        key = hashlib.sha256(
-            canonical_json(
-                {
-                    "version": __version__,
-                    "fn": name,
-                    "candidate": candidate,
-                    "root_seed": cell.root_seed,
-                    "seed_index": cell.seed_index,
-                    "market": cell.market,
-                }
-            ).encode()
-        ).hexdigest()
-        return _Task(key, _FunctionCall(self.fn), (dict(candidate), cell))
-
-
-@dataclass(frozen=True)
-class _FunctionCall:
-    fn: Callable[[dict[str, Any], Cell], dict[str, Any]]
-
-    def __call__(self, payload: tuple[dict[str, Any], Cell]) -> dict[str, Any]:
-        candidate, cell = payload
-        out = self.fn(candidate, cell)
-        return {"kpis": dict(out.get("kpis", {})), "cum": out.get("cum")}
+    def evaluate(self, candidates: Sequence[dict[str, Any]], block: Block) -> list[Evaluation]:
+        """Call ``fn`` for every candidate on every cell."""
+        out = []
+        for candidate in candidates:
+            records = []
+            for cell in block.cells:
+                result = self.fn(dict(candidate), cell)
+                records.append(
+                    {
+                        "status": "ok",
+                        "error": None,
+                        "kpis": dict(result.get("kpis", {})),
+                        "cum": result.get("cum"),
+                    }
+                )
+            out.append(assemble(candidate, records))
+        return out

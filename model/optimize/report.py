@@ -155,6 +155,9 @@ def write_outputs(result, out: Path, *, plots: bool = True) -> list[str]:
     put("recommendation.toml", recommendation_toml(result))
     put("trace.csv", result.trace().to_csv(index=False))
     put("confirmation.csv", result.confirmation_table().to_csv(index=False))
+    # The markets of each block, as a comparison's draws.csv (draw, its root seed, the values).
+    put("search_draws.csv", result.search_block.draw_table.to_csv(index=False))
+    put("confirm_draws.csv", result.confirmation.block.draw_table.to_csv(index=False))
     if not result.curves.empty:
         put("curves.csv", result.curves.to_csv(index=False))
         put("marginal.csv", result.marginal.to_csv(index=False))

@@ -7,6 +7,10 @@ one rule serves every KPI; results are reported back in the KPI's own unit.
 * **CVaR at level α**: the mean of the worst α share of cells (Rockafellar & Uryasev 2000, the
   discrete form: with n cells the worst ⌊αn⌋ count fully and the next one by the remainder).
   Cells are draws × replicates, so the tail holds bad markets and bad luck alike.
+* **Against the incumbent** (the confirmation): the difference of the risk measure with a
+  cluster-bootstrap band and one-sided lower bound (here: CVaR has no closed form), and the
+  paired per-cell view — difference band, P(beats) with its Wilson interval — from the robust
+  verdict of comparisons (:func:`model.verdict.robust.robust_summary`).
 * **Constraints** bound the mean of a KPI over cells (the SAA of its expectation); the payback
   constraint bounds the payback day of the *mean* paired difference curve between the candidate
   and a reference on the same cells (the first day from which the mean cumulative difference
@@ -19,9 +23,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from model.verdict.robust import effective_n, wilson_interval
+from model.verdict.robust import robust_summary
 
+INCUMBENT = "incumbent"
 #: One-sided confidence with which a confirmed candidate must beat the incumbent.
 BEAT_CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
@@ -140,24 +146,43 @@ def compare_to_incumbent(
         boot[i] = risk_score(a[pick], measure, alpha) - risk_score(b[pick], measure, alpha)
     lower = float(np.quantile(boot, 1 - BEAT_CONFIDENCE))
     low, high = np.quantile(boot, [0.05, 0.95])
-    cell = a - b
-    wins = np.where(cell > 0, 1.0, np.where(cell < 0, 0.0, 0.5))
-    p = float(wins.mean())
-    p_low, p_high = wilson_interval(p, effective_n(wins, draws))
     sign = 1.0 if direction == "higher" else -1.0
-    unit_cell = sign * cell
     band = (sign * low, sign * high) if sign > 0 else (sign * high, sign * low)
+    paired = _paired(candidate, incumbent, draws, direction)
     return Beat(
         diff=sign * diff_score,
         diff_score=diff_score,
         diff_low=float(band[0]),
         diff_high=float(band[1]),
         lower_bound=lower,
-        cell_median=float(np.median(unit_cell)),
-        cell_p10=float(np.quantile(unit_cell, 0.1)),
-        cell_p90=float(np.quantile(unit_cell, 0.9)),
-        p_beats=p,
-        p_beats_low=p_low,
-        p_beats_high=p_high,
+        cell_median=float(paired["diff_vs_reference_median"]),
+        cell_p10=float(paired["diff_vs_reference_p10"]),
+        cell_p90=float(paired["diff_vs_reference_p90"]),
+        p_beats=float(paired["p_beats_reference"]),
+        p_beats_low=float(paired["p_beats_reference_low"]),
+        p_beats_high=float(paired["p_beats_reference_high"]),
         beats=bool(lower > 0 and diff_score > 0),
     )
+
+
+def _paired(
+    candidate: np.ndarray, incumbent: np.ndarray, draws: np.ndarray, direction: str
+) -> pd.Series:
+    """The robust verdict's paired view of a candidate against the incumbent on the same cells.
+
+    :func:`model.verdict.robust.robust_summary` with the incumbent as the reference: the
+    per-cell difference's median and 10th/90th percentiles, and P(beats) with its 95% Wilson
+    interval on the effective number of cells (cells of one draw share a market).
+    """
+    draws = np.asarray(draws)
+    replicate = pd.Series(draws).groupby(draws).cumcount().to_numpy()
+    runs = pd.DataFrame(
+        {
+            "strategy": ["candidate"] * draws.size + [INCUMBENT] * draws.size,
+            "draw": np.concatenate([draws, draws]),
+            "replicate": np.concatenate([replicate, replicate]),
+            "objective": np.concatenate([np.asarray(candidate), np.asarray(incumbent)]),
+        }
+    )
+    summary = robust_summary(runs, INCUMBENT, ["objective"], directions={"objective": direction})
+    return summary.set_index("strategy").loc["candidate"]

@@ -12,13 +12,17 @@ Steps: (1) the search block (``draws × replicates`` cells of ``root_seed``) and
 ``confirm.top`` candidates and the incumbent (:mod:`model.optimize.confirm`); (3) the response
 curves through the recommendation (or, when nothing is recommended, through the search's best)
 on the confirmation block, and the frontier when the risk measure is CVaR
-(:mod:`model.optimize.curves`). Every run is stored by its content address in
-``OUT/evaluations/`` as it finishes, so an interrupted optimisation resumes where it stopped.
+(:mod:`model.optimize.curves`). Every run goes through the experiment engine: one run task,
+stored by its content address in the engine's Parquet store ``OUT/runs/`` as it finishes
+(:mod:`model.experiment.store`), so an interrupted optimisation resumes where it stopped and
+results are the same on any number of workers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,23 +32,27 @@ import pandas as pd
 
 from model._version import __version__
 from model.errors import InputError
+from model.experiment.store import ResultStore
+from model.experiment.tasks import DEFAULT_RUN, canonical_json
 from model.optimize.block import Block, make_block
 from model.optimize.confirm import Confirmation, confirm
 from model.optimize.curves import frontier, response_curves
-from model.optimize.evaluate import Evaluator, SimulatorEvaluator
+from model.optimize.evaluate import EngineEvaluator, Evaluator
 from model.optimize.objective import Objective
 from model.optimize.search import Trial, ranked, search
 from model.optimize.spec import OptimizeSpec
-from model.optimize.store import EvaluationStore
 from model.outputs import OutputDir, claim_output_dir, open_output_dir
 
-STORE = "evaluations"
+#: The engine's store of finished runs, inside the output folder.
+STORE = "runs"
 #: The files an optimisation writes in its output folder (the store is a folder of its own).
 FILES = (
     f"{STORE}/",
     "recommendation.toml",
     "trace.csv",
     "confirmation.csv",
+    "search_draws.csv",
+    "confirm_draws.csv",
     "curves.csv",
     "marginal.csv",
     "frontier.csv",
@@ -249,6 +257,7 @@ def run(
     plots: bool = True,
     log: Callable[[str], None] | None = None,
     evaluator: Evaluator | None = None,
+    run_function: str = DEFAULT_RUN,
 ) -> OptimizationResult:
     """Search, confirm, trace the curves; write the outputs into ``out`` if given.
 
@@ -262,7 +271,8 @@ def run(
         progress: progress bars on stderr.
         plots: write the figures.
         log: a function for progress lines (``print``).
-        evaluator: evaluate with this instead of the simulator (constructed objectives).
+        evaluator: evaluate with this instead of the engine (constructed objectives).
+        run_function: the engine's run function (a registered stand-in for tests).
     """
     from model.execution import open_executor
 
@@ -277,21 +287,27 @@ def run(
             open_output_dir(claimed, FILES)
             result.write(claimed.path, plots=plots)
         return result
-    if claimed is not None:
-        open_output_dir(claimed, FILES)
-    store = EvaluationStore(claimed.path / STORE if claimed is not None else None)
-    if store.n_loaded:
-        say(f"resuming: {store.n_loaded} finished runs found in {claimed.shown}/{STORE}")
-    with open_executor(workers, scheduler, retries=retries) as executor:
-        sim = SimulatorEvaluator(
+    with contextlib.ExitStack() as stack:
+        executor = stack.enter_context(open_executor(workers, scheduler, retries=retries))
+        if claimed is not None:
+            open_output_dir(
+                claimed, FILES
+            )  # after the executor is up: a bad address writes nothing
+            root = claimed.path
+        else:
+            root = stack.enter_context(tempfile.TemporaryDirectory(prefix="sidomain-optimize-"))
+        sim = EngineEvaluator(
             spec.base_raw,
+            ResultStore(root),
+            executor,
             source=spec.source,
-            store=store,
-            executor=executor,
+            run=run_function,
             retries=retries,
             progress="runs" if progress else None,
             series=objective.needs_series,
         )
+        if sim.n_stored and claimed is not None:
+            say(f"resuming: {sim.n_stored} finished runs found in {claimed.shown}/{STORE}")
         result = _optimise(spec, objective, sim, say)
         result.runs = {"ran": sim.n_ran, "reused": sim.n_reused, "lost": sim.n_lost}
     if sim.n_lost:
@@ -307,12 +323,11 @@ def run(
 def _optimise(
     spec: OptimizeSpec, objective: Objective, evaluator: Evaluator, say: Callable[[str], None]
 ) -> OptimizationResult:
-    stated = frozenset(spec.shared_overrides)
     search_block = make_block(
-        "search", spec.base, spec.draws, spec.replicates, spec.root_seed, stated
+        "search", spec.uncertainty, spec.draws, spec.replicates, spec.root_seed
     )
     fresh = make_block(
-        "confirm", spec.base, spec.confirm_draws, spec.confirm_replicates, spec.confirm_seed, stated
+        "confirm", spec.uncertainty, spec.confirm_draws, spec.confirm_replicates, spec.confirm_seed
     )
     reference_candidate = spec.payback_reference if objective.needs_series else None
     reference = None
@@ -391,8 +406,6 @@ def _base_values(spec: OptimizeSpec) -> dict[str, Any]:
 
 
 def _canonical(candidate: dict[str, Any]) -> str:
-    from model.sweep.runs import canonical_json
-
     return canonical_json(candidate)
 
 

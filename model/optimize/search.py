@@ -304,6 +304,6 @@ def ranked(trials: list[Trial]) -> list[Trial]:
 
 
 def _canonical(candidate: dict[str, Any]) -> str:
-    from model.sweep.runs import canonical_json
+    from model.experiment.tasks import canonical_json
 
     return canonical_json(candidate)

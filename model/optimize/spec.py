@@ -5,7 +5,7 @@ One file (paths relative to the file)::
     name = "optimize_levers"             # optional; defaults to the file's stem
     description = "..."
     root_seed = 20260101                 # seeds of the search block (the confirmation's derive)
-    draws = 4                            # draws of the uncertain market in the search block
+    draws = 4                            # draws of the uncertain market (0: the base market only)
     replicates = 2                       # replicate seeds per draw (a cell = draw × replicate)
     budget_evals = 48                    # candidates the search evaluates (--budget-evals)
     batch = 8                            # candidates proposed at once (never the worker count)
@@ -13,6 +13,9 @@ One file (paths relative to the file)::
     [market]                             # the base scenario: the incumbent, and the market
     base = "baseline.toml"
     set = { "market.scale" = 0.05 }      # shared overrides (a miniature, a fixed fact)
+
+    [uncertainty]                        # narrow, widen or fix a registry range, as in compare
+    "outreach.p_response" = { value = 0.012, source = "push test, September 2026" }
 
     [objective]
     kpi = "value_created"                # any registry KPI with a direction
@@ -44,31 +47,45 @@ One file (paths relative to the file)::
     [curves]                             # response curves through the recommendation
     points = 5
 
-Every table forbids unknown keys and values are never converted, as in scenario files; a mistake
-is one :class:`~model.errors.InputError` naming the file, the dotted field, the value and what is
-allowed (:func:`load_spec`). Levers are checked against the parameter registry: only
-``side = "lever"`` keys, bounds inside the schema's, choices among its words, and the base
-scenario validated at both ends of every range.
+The file is read with the experiment engine's machinery (:mod:`model.experiment`): ``[market]``,
+``[uncertainty]``, ``root_seed`` and ``draws`` mean what they mean in a comparison, the base is
+resolved by :func:`model.experiment.base.resolve_base`, the uncertain parameters by
+:func:`model.experiment.uncertainty.resolve_uncertainty` (a value the file or ``--set`` states is
+not drawn), and every table forbids unknown keys and never converts values; a mistake is one
+:class:`~model.errors.InputError` naming the file, the dotted field, the value and what is
+allowed, in the engine's words (:func:`model.experiment.spec.read_spec`). Levers are checked
+against the parameter registry: only ``side = "lever"`` keys, bounds inside the schema's,
+choices among its words, and the base scenario validated at both ends of every range.
 """
 
 from __future__ import annotations
 
-import difflib
-import math
+import dataclasses
+import hashlib
 import os
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from model.errors import InputError
+from model.experiment.base import check_scenario_key, inner, resolve_base, validate_shared
+from model.experiment.spec import (
+    MAX_DRAWS,
+    UNCERTAINTY_KEYS,
+    Market,
+    Table,
+    UncertaintyEntry,
+    did_you_mean,
+    flatten,
+    read_spec,
+)
+from model.experiment.uncertainty import Uncertainty, resolve_uncertainty
 from model.kpis import KPIS
 from model.optimize.space import Choice, Lever, Numeric, Simplex, Space
-from model.scenario import apply_overrides, resolve_raw, validate
-from model.scenario.loader import read_toml
+from model.resources import MAX_REPLICATES
+from model.scenario import apply_overrides, validate
 from model.scenario.params import parameter
 from model.scenario.schema import MAX_SEED, Scenario
 
@@ -80,20 +97,17 @@ CONSTRAINT_KPIS = {
     "max_unfollows_per_1000_pushes": "unfollows_per_1000_pushes",
 }
 MAX_EVALS = 100_000
-MAX_CELLS = 10_000
+CHOICE_TYPES = (str, int, float, bool)
 
 
-class Table(BaseModel):
-    """A table of an optimisation file: unknown keys and wrong types are errors."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-
-class MarketTable(Table):
-    """``[market]``: the base scenario (the incumbent) and overrides every run shares."""
-
-    base: str = Field(description="the base scenario's path, relative to this file")
-    set: dict[str, Any] = Field(default_factory=dict, description="dotted-key overrides")
+def _not_one(n: int | None) -> int | None:
+    # The engine's rule for comparisons (model.experiment.spec): one draw is no sample.
+    if n == 1:
+        raise ValueError(
+            "= 1: one random market says nothing about the others; give 0 (no draws: the base "
+            "market only, noise only) or 2 or more"
+        )
+    return n
 
 
 class ObjectiveTable(Table):
@@ -111,13 +125,16 @@ class LeverEntry(Table):
     high: float | None = None
     integer: bool = False
     log: bool = False
-    choices: list[str | int | float | bool] | None = None
+    choices: list[Any] | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> LeverEntry:
         if self.choices is not None:
             if self.low is not None or self.high is not None or self.integer or self.log:
                 raise ValueError("give either choices = [...] or a range { low, high }, not both")
+            odd = [c for c in self.choices if not isinstance(c, CHOICE_TYPES)]
+            if odd:
+                raise ValueError(f"choices = {self.choices!r}: {odd[0]!r} is not a single value")
             if len(self.choices) < 2:
                 raise ValueError(f"choices = {self.choices!r}: list at least two values")
             if len({repr(c) for c in self.choices}) != len(self.choices):
@@ -157,9 +174,11 @@ class ConfirmTable(Table):
     """``[confirm]``: how many of the best are re-run, on how many fresh draws and seeds."""
 
     top: int = Field(3, ge=1, le=100)
-    draws: int | None = Field(None, ge=1, le=MAX_CELLS)
-    replicates: int | None = Field(None, ge=1, le=MAX_CELLS)
+    draws: int | None = Field(None, ge=0, le=MAX_DRAWS)
+    replicates: int | None = Field(None, ge=1, le=MAX_REPLICATES)
     root_seed: int | None = Field(None, ge=0, le=MAX_SEED)
+
+    check_draws = field_validator("draws")(_not_one)
 
 
 class CurvesTable(Table):
@@ -169,22 +188,35 @@ class CurvesTable(Table):
 
 
 class OptimizeFile(Table):
-    """An optimisation file as written (before the base scenario is resolved)."""
+    """An optimisation file as written (before the base scenario is resolved).
+
+    The engine's tables (:mod:`model.experiment.spec`): ``[market]`` and ``[uncertainty]`` as in
+    a comparison, and the same checks and messages (:func:`model.experiment.spec.read_spec`).
+    """
 
     name: str | None = None
     description: str = ""
     root_seed: int = Field(20260101, ge=0, le=MAX_SEED)
-    draws: int = Field(4, ge=1, le=MAX_CELLS)
-    replicates: int = Field(2, ge=1, le=MAX_CELLS)
+    draws: int = Field(4, ge=0, le=MAX_DRAWS)
+    replicates: int = Field(2, ge=1, le=MAX_REPLICATES)
     budget_evals: int = Field(48, ge=1, le=MAX_EVALS)
     batch: int = Field(8, ge=1, le=1000)
-    market: MarketTable
+    market: Market
+    uncertainty: dict[str, UncertaintyEntry] = Field(default_factory=dict)
     objective: ObjectiveTable = Field(default_factory=ObjectiveTable)
     levers: dict[str, LeverEntry] = Field(default_factory=dict)
     budget_shares: SharesTable | None = None
     constraints: ConstraintsTable = Field(default_factory=ConstraintsTable)
     confirm: ConfirmTable = Field(default_factory=ConfirmTable)
     curves: CurvesTable = Field(default_factory=CurvesTable)
+
+    # What model.experiment.base.resolve_base reads besides [market]: an optimisation file
+    # has no older sweep spelling (scenario = ..., [set]).
+    scenario: ClassVar[None] = None
+    set: ClassVar[None] = None
+    kind: ClassVar[str] = "optimisation"
+
+    check_draws = field_validator("draws")(_not_one)
 
     @model_validator(mode="before")
     @classmethod
@@ -197,6 +229,11 @@ class OptimizeFile(Table):
             data["levers"] = flatten(data["levers"], leaf=_is_lever_entry)
         if isinstance(data.get("market"), dict) and isinstance(data["market"].get("set"), dict):
             data["market"] = {**data["market"], "set": flatten(data["market"]["set"])}
+        if isinstance(data.get("uncertainty"), dict):
+            data["uncertainty"] = {
+                k: v if isinstance(v, dict) else {"value": v}
+                for k, v in flatten(data["uncertainty"], leaf=_is_uncertainty_entry).items()
+            }
         constraints = data.get("constraints")
         if isinstance(constraints, dict) and isinstance(constraints.get("payback_reference"), dict):
             data["constraints"] = {
@@ -206,20 +243,12 @@ class OptimizeFile(Table):
         return data
 
 
+def _is_uncertainty_entry(value: Any) -> bool:
+    return isinstance(value, dict) and bool(set(value) & UNCERTAINTY_KEYS)
+
+
 def _is_lever_entry(value: Any) -> bool:
     return isinstance(value, dict) and bool(set(value) & {"low", "high", "choices"})
-
-
-def flatten(table: dict[str, Any], prefix: str = "", leaf=None) -> dict[str, Any]:
-    """``{"a": {"b": 1}, "c.d": 2}`` → ``{"a.b": 1, "c.d": 2}``; ``leaf`` tables stay values."""
-    flat: dict[str, Any] = {}
-    for key, value in table.items():
-        dotted = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict) and not (leaf and leaf(value)):
-            flat.update(flatten(value, dotted, leaf))
-        else:
-            flat[dotted] = value
-    return flat
 
 
 # --- the resolved spec --------------------------------------------------------------------------
@@ -262,6 +291,10 @@ class OptimizeSpec:
         confirm_top, confirm_draws, confirm_replicates, confirm_seed: the confirmation block.
         curve_points: points per lever of the response curves.
         scale: ``market.scale`` of the base (1 when the schema has none).
+        uncertainty: the uncertain market parameters, drawn or stated
+            (:mod:`model.experiment.uncertainty`); its ``draws`` is the larger block's.
+        shared_overrides: every shared override (``[market] set``, ``[uncertainty]`` values,
+            ``--set``).
     """
 
     name: str
@@ -288,6 +321,7 @@ class OptimizeSpec:
     confirm_seed: int
     curve_points: int
     scale: float = 1.0
+    uncertainty: Uncertainty | None = None
     shared_overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -318,82 +352,51 @@ def load_spec(
     """
     path = Path(path)
     src = str(path)
-    raw = read_toml(path, what="optimisation file")
-    try:
-        spec = OptimizeFile.model_validate(raw)
-    except ValidationError as err:
-        raise InputError(_describe(err.errors()[0]), file=src) from None
+    spec: OptimizeFile = read_spec(path, model=OptimizeFile, what="optimisation file")
     if root_seed is not None:
         spec = spec.model_copy(update={"root_seed": int(root_seed)})
-    base_path = _base_path(spec.market.base, path)
-    base_raw = resolve_raw(base_path)
-    return resolve(
-        spec,
-        base_raw,
-        name=spec.name or path.stem,
-        src=src,
-        path=path,
-        base_path=base_path,
-        budget_evals=budget_evals,
-        cli_set=cli_set,
-    )
-
-
-def _base_path(ref: str, path: Path) -> Path:
-    src = str(path)
-    if not ref.strip() or "\x00" in ref:
-        raise InputError(f"market.base = {ref!r}: the base scenario's path", file=src)
-    base = (path.parent / ref).resolve()
-    if not base.is_file():
-        what = "is a directory" if base.is_dir() else "no such file"
-        raise InputError(f"market.base = {ref!r}: {what} {base}", file=src)
-    if base == path.resolve():
-        raise InputError(f"market.base = {ref!r}: points at this file itself", file=src)
-    return base
-
-
-def resolve(
-    spec: OptimizeFile,
-    base_raw: dict[str, Any],
-    *,
-    name: str,
-    src: str,
-    path: Path | None = None,
-    base_path: Path | None = None,
-    budget_evals: int | None = None,
-    cli_set: dict | None = None,
-) -> OptimizeSpec:
-    """Check an :class:`OptimizeFile` against the registry and its base; resolve it.
-
-    Raises:
-        InputError: as :func:`load_spec`.
-    """
-    if {"strategies", "sweep", "levers"} & base_raw.keys():
-        raise InputError(
-            "market.base: is an experiment file, not a scenario; name a scenario file", file=src
-        )
-    shared = {**spec.market.set, **(cli_set or {})}
-    for key in shared:
-        _check_key(key, src, "market.set")
+    name = spec.name if spec.name is not None else path.stem
+    if not name.strip():
+        raise InputError(f"name = {name!r}: must be a non-empty string", file=src)
+    base = resolve_base(spec, path, cli_set)
+    # Values the file states in [uncertainty] are facts of the shared market (--set wins), as
+    # in a comparison (model.compare.spec).
+    known = {k: e.value for k, e in spec.uncertainty.items() if e.value is not None}
+    known = {k: v for k, v in known.items() if k not in base.cli_set}
     try:
-        raw = apply_overrides(base_raw, shared)
-        raw.setdefault("name", name)
-        base = validate(raw, source=src, overridden=shared.keys())
+        market_raw = apply_overrides(base.raw, known)
     except InputError as err:
+        raise InputError(f"in [uncertainty]: {inner(err)}", file=src) from None
+    shared = dataclasses.replace(base, raw=market_raw, file_set={**base.file_set, **known})
+    market = validate_shared(shared, src, name=name)
+    raw = {**market_raw, "name": name}
+    stated_by = {"[market] set": base.file_set, "[uncertainty]": known, "--set": base.cli_set}
+    confirm_draws = spec.confirm.draws if spec.confirm.draws is not None else 2 * spec.draws
+    uncertainty = resolve_uncertainty(
+        spec.uncertainty,
+        market,
+        stated_by,
+        draws=max(spec.draws, confirm_draws),
+        enabled=True,
+        src=src,
+    )
+    if max(spec.draws, confirm_draws) > 0 and not uncertainty.drawn:
         raise InputError(
-            f"in the shared market ([market] or --set): {_inner(err, src)}", file=src
-        ) from None
+            "no uncertain market parameter is left to draw (the file or --set states every "
+            "one); set draws = 0 and [confirm] draws = 0 for the base market only",
+            file=src,
+        )
     kpi_info = KPIS.get(spec.objective.kpi)
     if kpi_info is None or kpi_info.direction == "neutral":
         known = [k for k, v in KPIS.items() if v.direction != "neutral"]
         why = "is neutral (descriptive only)" if kpi_info else "is not a KPI"
-        hint = _did_you_mean(spec.objective.kpi, known)
+        hint = did_you_mean(spec.objective.kpi, known) or "."
         raise InputError(
             f"objective.kpi = {spec.objective.kpi!r}: {why}{hint} Allowed: {', '.join(known)}",
             file=src,
         )
-    levers = tuple(_lever(key, entry, base, src) for key, entry in spec.levers.items())
-    simplex = _simplex(spec.budget_shares, base, src, {lv.key for lv in levers})
+    levers = tuple(_lever(key, entry, market, src) for key, entry in spec.levers.items())
+    simplex = _simplex(spec.budget_shares, market, src, {lv.key for lv in levers})
     if not levers and simplex is None:
         raise InputError(
             "levers: none given; name at least one, e.g. [levers] "
@@ -402,15 +405,15 @@ def resolve(
         )
     space = Space(levers, simplex)
     _check_corners(space, raw, src)
-    scale = float(getattr(base.market, "scale", 1.0))
-    constraints = _constraints(spec.constraints, base, scale, src)
+    scale = float(getattr(market.market, "scale", 1.0))
+    constraints = _constraints(spec.constraints, market, scale, src)
     for key in spec.constraints.payback_reference:
-        _check_key(key, src, "constraints.payback_reference")
+        check_scenario_key(key, raw, src, table="constraints.payback_reference")
     try:
         validate(apply_overrides(raw, spec.constraints.payback_reference), source=src)
     except InputError as err:
-        raise InputError(f"constraints.payback_reference: {_inner(err, src)}", file=src) from None
-    _check_feasible(space, base, constraints, raw, src)
+        raise InputError(f"constraints.payback_reference: {inner(err)}", file=src) from None
+    _check_feasible(space, market, constraints, raw, src)
     evals = budget_evals if budget_evals is not None else spec.budget_evals
     if not 1 <= evals <= MAX_EVALS:
         raise InputError(f"--budget-evals {evals}: must be between 1 and {MAX_EVALS:,}", file=src)
@@ -427,9 +430,9 @@ def resolve(
         name=name,
         description=spec.description,
         path=path,
-        base_path=base_path,
+        base_path=base.path,
         base_raw=raw,
-        base=base,
+        base=market,
         space=space,
         objective=spec.objective.kpi,
         direction=kpi_info.direction,
@@ -443,32 +446,21 @@ def resolve(
         budget_evals=evals,
         batch=spec.batch,
         confirm_top=spec.confirm.top,
-        confirm_draws=spec.confirm.draws or max(spec.draws, 2 * spec.draws),
+        confirm_draws=confirm_draws,
         confirm_replicates=spec.confirm.replicates or spec.replicates,
         confirm_seed=confirm_seed,
         curve_points=spec.curves.points,
         scale=scale,
-        shared_overrides=shared,
+        uncertainty=uncertainty,
+        shared_overrides=shared.overrides,
     )
 
 
 def derived_seed(root_seed: int, purpose: str) -> int:
     """A seed for another block of the same study, never equal to ``root_seed``."""
-    import hashlib
-
     digest = hashlib.sha256(f"{int(root_seed)}:{purpose}".encode()).digest()
     seed = int.from_bytes(digest[:4], "little") % (MAX_SEED + 1)
     return seed if seed != root_seed else (seed + 1) % (MAX_SEED + 1)
-
-
-def _check_key(key: str, src: str, where: str) -> None:
-    parts = key.split(".")
-    if parts[0] in ("name", "description", "shocks") and len(parts) >= 1:
-        return
-    try:
-        parameter(key)
-    except KeyError:
-        raise InputError(f"{where}: {key!r} is not a scenario parameter", file=src) from None
 
 
 def _lever(key: str, entry: LeverEntry, base: Scenario, src: str) -> Lever:
@@ -483,7 +475,7 @@ def _lever(key: str, entry: LeverEntry, base: Scenario, src: str) -> Lever:
         levers = [p.key for p in _lever_params(base)]
         raise InputError(
             f"{where}: a {info.side} parameter ({info.description}), not the brand's choice; "
-            f'only side = "lever" keys can be optimised{_did_you_mean(key, levers)}',
+            f'only side = "lever" keys can be optimised{did_you_mean(key, levers) or "."}',
             file=src,
         )
     parts = key.split(".")
@@ -581,7 +573,7 @@ def _check_corners(space: Space, raw: dict[str, Any], src: str) -> None:
             validate(apply_overrides(raw, overrides), source=src, overridden=overrides.keys())
         except InputError as err:
             raise InputError(
-                f"levers: with {what} the scenario is invalid: {_inner(err, src)}", file=src
+                f"levers: with {what} the scenario is invalid: {inner(err)}", file=src
             ) from None
 
 
@@ -645,100 +637,3 @@ def _check_feasible(
                     'or allow operation.mode = "none"',
                     file=src,
                 )
-
-
-# --- error messages -------------------------------------------------------------------------
-
-_EXPECTED = {
-    "int_type": "a whole number such as 4 (not quoted, no decimal point)",
-    "float_type": "a number such as 0.5 (not quoted)",
-    "bool_type": "true or false (not quoted)",
-    "string_type": 'text in quotes, e.g. "persona"',
-    "finite_number": "a finite number (inf and nan are not allowed)",
-    "list_type": "a list in brackets [...]",
-    "dict_type": 'a table of dotted keys, e.g. { "operation.mode" = "none" }',
-    "literal_error": "one of the allowed words",
-}
-
-
-def _inner(err: InputError, src: str) -> str:
-    text = str(err)
-    for prefix in (f"{src}: ", f"{err.file}: " if err.file else None):
-        if prefix and text.startswith(prefix):
-            return text[len(prefix) :]
-    return text
-
-
-def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else "."
-
-
-def _path(loc: tuple) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text or "(top level)"
-
-
-def _describe(error: dict[str, Any]) -> str:
-    loc = tuple(
-        p
-        for p in error["loc"]
-        if isinstance(p, int)
-        or not str(p).startswith(("function-", "list[", "dict[", "str", "int", "float", "bool"))
-    )
-    path = _path(loc)
-    kind = error["type"]
-    value = error.get("input")
-    if kind == "extra_forbidden":
-        allowed = _fields_at(loc[:-1])
-        return (
-            f"{path}: unknown key{_did_you_mean(str(loc[-1]), allowed)} Allowed here: "
-            f"{', '.join(allowed)}"
-        )
-    if kind == "missing":
-        return f"{path}: required, but missing"
-    if kind == "value_error":
-        return f"{path}: {str(error['msg']).removeprefix('Value error, ')}"
-    if kind in ("model_type", "model_attributes_type"):
-        return f"{path} = {_short(value)}: must be a table, e.g. [{path}] with keys inside"
-    expected = _EXPECTED.get(kind)
-    hint = f"; write {expected}" if expected else ""
-    return f"{path} = {_short(value)}: {error['msg']}{hint}"
-
-
-def _fields_at(loc: tuple) -> list[str]:
-    node: Any = OptimizeFile
-    for part in loc:
-        if isinstance(node, tuple):
-            node = node[1]
-            continue
-        if not (isinstance(node, type) and issubclass(node, BaseModel)):
-            return []
-        f = node.model_fields.get(str(part))
-        if f is None:
-            return []
-        node = _unwrap(f.annotation)
-    if isinstance(node, type) and issubclass(node, BaseModel):
-        return list(node.model_fields)
-    return []
-
-
-def _unwrap(annotation: Any) -> Any:
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        annotation = args[0] if len(args) == 1 else annotation
-    if typing.get_origin(annotation) in (list, dict):
-        return ("items", typing.get_args(annotation)[-1])
-    return annotation
-
-
-def _short(value: Any) -> str:
-    text = str(value).lower() if isinstance(value, bool) else repr(value)
-    if isinstance(value, float) and math.isfinite(value):
-        text = f"{value:g}"
-    return text if len(text) <= 60 else text[:57] + "..."
