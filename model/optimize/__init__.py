@@ -8,12 +8,15 @@
     result.trace()                  # every candidate evaluated
     result.recommendation           # None when nothing beat the incumbent on fresh seeds
 
+Built on the experiment engine (:mod:`model.experiment`): the file is read by its spec model,
+the market draws are its Latin hypercube, and every run is its run task in its content-addressed
+store (so resume and worker-count reproducibility are the engine's).
+
 * :mod:`~model.optimize.spec` — the optimisation file: base, levers, budget simplex, constraints,
   objective and risk measure, checked against the parameter and KPI registries;
 * :mod:`~model.optimize.space` — levers and the budget split as the optimiser's parameters;
 * :mod:`~model.optimize.block` — the fixed cells (market draws × seeds) candidates share;
-* :mod:`~model.optimize.evaluate` — the evaluator interface, the simulator's and constructed ones;
-* :mod:`~model.optimize.store` — every finished run by content address (resume);
+* :mod:`~model.optimize.evaluate` — the evaluator interface: the engine's, and constructed ones;
 * :mod:`~model.optimize.risk`, :mod:`~model.optimize.objective` — mean, CVaR, constraints,
   payback, the paired comparison with the incumbent;
 * :mod:`~model.optimize.search` — TPE over the levers, in fixed batches;
