@@ -74,6 +74,17 @@ class Block:
         """The draw of each cell (cells of one draw share a market)."""
         return np.array([c.draw for c in self.cells])
 
+    @property
+    def drawn(self) -> bool:
+        """Whether the markets are draws (False: the base market only, ``draws = 0``)."""
+        return len(self.draw_table.columns) > 2  # draw, seed and the drawn parameters
+
+    @property
+    def grid(self) -> str:
+        """The cells in words: ``6 market draws × 2 seeds`` or ``the base market × 4 seeds``."""
+        markets = f"{self.n_draws} market draws" if self.drawn else "the base market"
+        return f"{markets} × {self.n_replicates} seeds"
+
     def __len__(self) -> int:
         return len(self.cells)
 

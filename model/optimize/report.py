@@ -89,7 +89,7 @@ def verdict_text(result) -> str:
     inc = result.confirmation.incumbent
     measure = _measure(result)
     fresh = result.confirmation.block
-    where = f"{len(fresh)} fresh cells ({fresh.n_draws} market draws × {fresh.n_replicates} seeds)"
+    where = f"{len(fresh)} fresh cells ({fresh.grid})"
     if rec is None:
         lines = [
             f"No recommendation: none of the {len(result.confirmation.candidates)} best candidates "
@@ -289,8 +289,7 @@ def render_report(result, images: dict[str, Path]) -> str:
     parts += [
         "<h2>Search</h2>",
         f"<p>{s['search']['candidates']} candidates on {s['search']['block']['cells']} cells "
-        f"({s['search']['block']['draws']} draws × {s['search']['block']['replicates']} "
-        f"replicates, root seed {s['search']['block']['root_seed']}); "
+        f"({result.search_block.grid}, root seed {s['search']['block']['root_seed']}); "
         f"{s['search']['feasible']} met every constraint. Runs: {_e(json.dumps(s['runs']))}. "
         "Every candidate is in <code>trace.csv</code>.</p>",
         "<h2>Provenance</h2>",

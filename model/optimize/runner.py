@@ -224,7 +224,7 @@ class OptimizationResult:
 def _block_info(block: Block) -> dict[str, int]:
     return {
         "root_seed": block.root_seed,
-        "draws": block.n_draws,
+        "draws": block.n_draws if block.drawn else 0,
         "replicates": block.n_replicates,
         "cells": len(block),
     }
@@ -336,8 +336,7 @@ def _optimise(
     incumbent = spec.space.params_of(_base_values(spec))
     say(
         f"search: {spec.budget_evals} candidates in batches of {spec.batch}, each on "
-        f"{len(search_block)} cells ({search_block.n_draws} market draws × "
-        f"{search_block.n_replicates} replicates)"
+        f"{len(search_block)} cells ({search_block.grid})"
     )
     trials = search(
         spec.space,
@@ -358,7 +357,7 @@ def _optimise(
     best = [t for t in best_all if _canonical(t.candidate) != base_key][: spec.confirm_top]
     say(
         f"confirm: the best {len(best)} and the incumbent on {len(fresh)} fresh cells "
-        f"({fresh.n_draws} draws × {fresh.n_replicates} replicates, seed {fresh.root_seed})"
+        f"({fresh.grid}, seed {fresh.root_seed})"
     )
     confirmation = confirm(
         objective,
