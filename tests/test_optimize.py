@@ -632,6 +632,20 @@ def test_a_stated_value_is_not_drawn_and_draws_are_the_engines(tmp_path):
         assert cell.market == {k: table.loc[cell.draw, k] for k in drawn}
 
 
+def test_an_optimisation_too_big_for_the_memory_is_refused_before_any_run(tmp_path, monkeypatch):
+    import model.resources as resources
+
+    gb = 10**9
+    monkeypatch.setattr(resources, "machine_memory", lambda: resources.Memory(24 * gb, 4 * gb))
+    spec = optimize.load_spec(
+        write_spec(tmp_path / "s.toml", RED_PACKET), cli_set={"market.size": 200_000_000}
+    )
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=r"market.size = 200,000,000.*Use market.size ≤"):
+        optimize.run(spec, out, workers=1)
+    assert not out.exists()
+
+
 def test_cli_refuses_an_infeasible_spec_with_exit_2_and_writes_nothing(tmp_path):
     path = write_spec(
         tmp_path / "s.toml",

@@ -32,8 +32,9 @@ import pandas as pd
 
 from model._version import __version__
 from model.errors import InputError
+from model.experiment import engine
 from model.experiment.store import ResultStore
-from model.experiment.tasks import DEFAULT_RUN, canonical_json
+from model.experiment.tasks import DEFAULT_RUN, RunTask, canonical_json
 from model.optimize.block import Block, make_block
 from model.optimize.confirm import Confirmation, confirm
 from model.optimize.curves import frontier, response_curves
@@ -42,6 +43,7 @@ from model.optimize.objective import Objective
 from model.optimize.search import Trial, ranked, search
 from model.optimize.spec import OptimizeSpec
 from model.outputs import OutputDir, claim_output_dir, open_output_dir
+from model.scenario import apply_overrides, validate
 
 #: The engine's store of finished runs, inside the output folder.
 STORE = "runs"
@@ -289,6 +291,7 @@ def run(
         return result
     with contextlib.ExitStack() as stack:
         executor = stack.enter_context(open_executor(workers, scheduler, retries=retries))
+        check_memory(spec, executor, scheduler=scheduler, run_function=run_function)
         if claimed is not None:
             open_output_dir(
                 claimed, FILES
@@ -318,6 +321,41 @@ def run(
     if claimed is not None:
         result.write(claimed.path, plots=plots)
     return result
+
+
+def check_memory(
+    spec: OptimizeSpec,
+    executor: Any,
+    *,
+    scheduler: str | None = None,
+    run_function: str = DEFAULT_RUN,
+) -> None:
+    """Refuse, before any run, an optimisation whose largest run does not fit in memory here.
+
+    The engine's check (:func:`model.experiment.engine.check_plan_memory`) on the incumbent and
+    every corner of the levers (a mode with a referral graph weighs more), as many at once as
+    the executor has workers.
+
+    Raises:
+        InputError: with the estimate and what would fit.
+    """
+    points = [{}, *(overrides for overrides, _ in spec.space.corners())]
+    rows = [
+        (
+            {"corner": i},
+            RunTask(
+                "corner",
+                0,
+                spec.root_seed,
+                validate(apply_overrides(spec.base_raw, overrides), source=spec.source),
+                run=run_function,
+                series=False,
+            ),
+        )
+        for i, overrides in enumerate(points)
+    ]
+    plan = engine.plan(f"{spec.name} (its levers' extremes)", rows)
+    engine.check_plan_memory(plan, workers=None, scheduler=scheduler, executor=executor)
 
 
 def _optimise(
