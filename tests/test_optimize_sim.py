@@ -8,6 +8,7 @@ optimum of the very objective the optimiser sees (the sample average on that blo
 optimiser, with 12 candidates, must land within ¥4 of it, and its value within 2.5% of the
 curve's rise (from ¥0 to the top) of the grid's best. The grid's runs are stored first, so the
 optimiser's whole-yuan candidates reuse them: the test costs the grid's 62 runs and a few more.
+The payback constraint's daily series are tested through the engine's store on a 60-day market.
 """
 
 from __future__ import annotations
@@ -160,3 +161,31 @@ def test_cli_writes_a_runnable_recommendation_and_resumes(tmp_path):
     )
     assert compared.returncode == 0, compared.stderr
     assert (tmp_path / "cmp" / "comparison.csv").is_file()
+
+
+def test_the_payback_constraint_reads_daily_series_from_the_engines_store(tmp_path):
+    spec = optimize.load_spec(
+        write_spec(
+            tmp_path / "s.toml",
+            market={"base": str(BASELINE), "set": {"market.scale": 0.01, "sim.days": 60}},
+        )
+    )
+    block = make_block("search", spec.uncertainty, 0, 2, spec.root_seed)
+    candidates = [{"diversion.incentive_yuan": 0}, {"operation.mode": "none"}]
+    store = ResultStore(tmp_path / "store")
+    with open_executor(1) as executor:
+        plain = EngineEvaluator(spec.base_raw, store, executor)
+        plain.evaluate(candidates, block)
+        assert plain.n_ran == 4
+        # Runs stored without their daily tables are run again when the payback needs them.
+        daily = EngineEvaluator(spec.base_raw, store, executor, series=True)
+        evs = daily.evaluate(candidates, block)
+        assert daily.n_ran == 4
+        for ev in evs:
+            assert ev.cum.shape == (2, 60)
+            # The last day's cumulative contribution is the run's contribution KPI.
+            assert ev.cum[:, -1] == pytest.approx(ev.values("contribution"), rel=1e-9)
+        again = EngineEvaluator(spec.base_raw, store, executor, series=True)
+        again_evs = again.evaluate(candidates, block)
+        assert again.n_ran == 0 and again.n_reused == 4
+        assert np.array_equal(again_evs[0].cum, evs[0].cum)

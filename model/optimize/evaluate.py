@@ -230,11 +230,8 @@ class EngineEvaluator:
                 if c in ("run_key", "status", "error") or c.startswith(KPI_PREFIX) or c == cum
             ]
             for row in pq.read_table(part, columns=wanted).to_pylist():
-                old = self._records.get(row["run_key"])
-                if old is not None and old["status"] in FINISHED and old["cum"] is not None:
-                    continue
                 series = row.get(cum)
-                self._records[row["run_key"]] = {
+                new = {
                     "status": row["status"],
                     "error": row.get("error"),
                     "kpis": {
@@ -242,6 +239,12 @@ class EngineEvaluator:
                     },
                     "cum": None if series is None else np.asarray(series, dtype=float),
                 }
+                old = self._records.get(row["run_key"])
+                # A finished row is never replaced by a lost one, only by one with the series.
+                if old is not None and old["status"] in FINISHED:
+                    if new["status"] not in FINISHED or new["cum"] is None:
+                        continue
+                self._records[row["run_key"]] = new
 
 
 # --- constructed objectives ---------------------------------------------------------------------
