@@ -293,9 +293,8 @@ def run(
         executor = stack.enter_context(open_executor(workers, scheduler, retries=retries))
         check_memory(spec, executor, scheduler=scheduler, run_function=run_function)
         if claimed is not None:
-            open_output_dir(
-                claimed, FILES
-            )  # after the executor is up: a bad address writes nothing
+            # Only now that the executor is up and the memory checked: a refusal writes nothing.
+            open_output_dir(claimed, FILES)
             root = claimed.path
         else:
             root = stack.enter_context(tempfile.TemporaryDirectory(prefix="sidomain-optimize-"))
