@@ -388,11 +388,11 @@ def load_spec(
         )
     kpi_info = KPIS.get(spec.objective.kpi)
     if kpi_info is None or kpi_info.direction == "neutral":
-        known = [k for k, v in KPIS.items() if v.direction != "neutral"]
+        rankable = [k for k, v in KPIS.items() if v.direction != "neutral"]
         why = "is neutral (descriptive only)" if kpi_info else "is not a KPI"
-        hint = did_you_mean(spec.objective.kpi, known) or "."
+        hint = did_you_mean(spec.objective.kpi, rankable) or "."
         raise InputError(
-            f"objective.kpi = {spec.objective.kpi!r}: {why}{hint} Allowed: {', '.join(known)}",
+            f"objective.kpi = {spec.objective.kpi!r}: {why}{hint} Allowed: {', '.join(rankable)}",
             file=src,
         )
     levers = tuple(_lever(key, entry, market, src) for key, entry in spec.levers.items())
