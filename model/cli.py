@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "model.commands.sweep",
     "model.commands.sensitivity",
     "model.commands.compare",
+    "model.commands.optimize",
     "model.commands.calibrate",
     "model.commands.forecast",
     "model.commands.dashboard",

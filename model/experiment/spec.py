@@ -268,15 +268,24 @@ def flatten(table: dict[str, Any], prefix: str = "", leaf=None) -> dict[str, Any
     return flat
 
 
-def read_spec(path: str | Path) -> ExperimentFile:
+def read_spec(
+    path: str | Path, *, model: type[Table] | None = None, what: str = "experiment file"
+) -> Any:
     """Read and check the structure of an experiment file (scenarios are resolved later).
+
+    Args:
+        path: the TOML file.
+        model: the file's pydantic model (default :class:`ExperimentFile`); another command's
+            file (an optimisation's) gets the same checks and messages.
+        what: the kind of file, for messages.
 
     Raises:
         InputError: the file cannot be read, is not TOML, or a table, key or value is wrong.
     """
     src = str(path)
-    raw = read_toml(path, what="experiment file")
-    if "objectives" in raw:
+    model = model or ExperimentFile
+    raw = read_toml(path, what=what)
+    if model is ExperimentFile and "objectives" in raw:
         raise InputError(
             "objectives: no longer read; which way is better for a KPI comes from the KPI "
             "registry (model/kpis.py), so every command ranks alike: delete the [objectives] "
@@ -284,9 +293,9 @@ def read_spec(path: str | Path) -> ExperimentFile:
             file=src,
         )
     try:
-        return ExperimentFile.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as err:
-        raise InputError(_describe(err.errors()[0]), file=src) from None
+        raise InputError(_describe(err.errors()[0], model), file=src) from None
 
 
 # --- error messages -----------------------------------------------------------------------------
@@ -324,13 +333,13 @@ def _clean(loc: tuple) -> tuple:
     )
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: dict[str, Any], root: type[BaseModel] = ExperimentFile) -> str:
     loc = _clean(error["loc"])
     path = _path(loc)
     kind = error["type"]
     value = error.get("input")
     if kind == "extra_forbidden":
-        allowed = [k for k in _fields_at(loc[:-1]) if k != "values"]
+        allowed = [k for k in _fields_at(loc[:-1], root) if k != "values"]
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else "."
         return f"{path}: unknown key{hint} Allowed here: {', '.join(allowed)}"
@@ -348,9 +357,9 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{path} = {_short(value)}: {error['msg']}{hint}"
 
 
-def _fields_at(loc: tuple) -> list[str]:
-    """The keys allowed in the table at ``loc`` (for "Allowed here")."""
-    node: Any = ExperimentFile
+def _fields_at(loc: tuple, root: type[BaseModel] = ExperimentFile) -> list[str]:
+    """The keys allowed in the table at ``loc`` of the file model ``root`` (for "Allowed here")."""
+    node: Any = root
     for part in loc:
         if isinstance(node, tuple):  # inside a list or a table of entries: an index or a key
             node = node[1]
