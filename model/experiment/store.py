@@ -11,9 +11,10 @@ only) until its outputs are written.
 
 A part file is written under a temporary name and moved into place with ``os.replace``
 (:func:`model.outputs.atomic_write`), so a reader (or a resumed sweep) sees whole files or
-nothing, even after ``kill -9``; the next writer removes temporaries of dead processes. Rows are
-keyed by the content-addressed ``run_key`` (:func:`model.experiment.tasks.run_key`); any directory may hold
-runs of several specs, and a run stored once is never run again. Run rows are wide: ``run_key,
+nothing, even after ``kill -9``; the next writer removes temporaries of dead processes. Rows
+are keyed by the content-addressed ``run_key`` (:func:`model.experiment.tasks.run_key`); any
+directory may hold runs of several specs, and a run stored once is never run again. Run rows
+are wide: ``run_key,
 root_seed, replicate, seed, status, error, traceback, attempts, elapsed_s, package_version``,
 one float column ``kpi.<name>`` per KPI of the run's summary and, for comparisons, one list
 column ``series.<metric>`` per daily metric (the run's daily table, one value a day).
