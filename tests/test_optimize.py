@@ -407,8 +407,8 @@ MIXED = {
     "outreach.pushes_per_week": {"low": 0, "high": 7, "integer": True},
     "operation.mode": {"choices": ["persona", "guides", "distribution"]},
 }
-TOY = "model.sweep.toy:toy_run"  # a registered stand-in run function of the engine
-# The toy's roi peaks at 3 pushes a week and rises with the red packet (model/sweep/toy.py).
+TOY = "tests.toy:toy_run"  # a registered stand-in run function of the engine
+# The toy's roi peaks at 3 pushes a week and rises with the red packet (tests/toy.py).
 TOY_LEVERS = {
     "outreach.pushes_per_week": {"low": 0, "high": 6, "integer": True},
     "diversion.incentive_yuan": {"low": 0.0, "high": 20.0},
