@@ -44,6 +44,8 @@ def simulate(
     model.run(progress=progress)
     daily = pd.DataFrame(model.recorder.as_dict())
     daily["day"] = daily["day"].astype(np.int32)
+    # The calendar date of each day (calendar.start_date + day), beside the day number.
+    daily.insert(1, "date", pd.to_datetime(scenario.calendar.dates(0, len(daily))))
     op = model.operation
     holders = op.holders if op else []
     guides = pd.DataFrame(
