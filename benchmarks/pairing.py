@@ -106,6 +106,7 @@ def decompose(args, overrides, table, reference: str) -> None:
         args.comparison,
         replicates=args.replicates,
         root_seed=args.seed,
+        uncertainty=False,  # pairing is measured on one market: noise only
         market_overrides=overrides,
     )
     names = [s for s in table.columns if s != reference]
@@ -165,6 +166,7 @@ def main() -> None:
         args.comparison,
         replicates=args.replicates,
         seed=args.seed,
+        uncertainty=False,  # pairing is measured on one market: noise only
         workers=args.workers,
         market_overrides=overrides,
     )

@@ -22,7 +22,7 @@ SMALL = ROOT / "tests" / "data" / "scenarios" / "small.toml"
 SERIES = ROOT / "tests" / "data" / "series"
 HEAVY = {"mesa", "pandas", "matplotlib"}
 # Command modules another change is rewriting; each still imports its library at module level.
-PENDING = {"model.commands.compare"}
+PENDING: set[str] = set()
 
 
 def _top_level_imports(argv: list[str]) -> set[str]:
@@ -55,11 +55,6 @@ def test_building_each_command_parser_imports_no_simulator_pandas_or_matplotlib(
     assert not _top_level_imports(["-c", code]) & HEAVY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model/commands/compare.py imports model.compare (pandas, Mesa) at module level; "
-    "remove this mark once it imports them inside main()",
-)
 @pytest.mark.parametrize("argv", [["--help"], ["validate", "scenarios/baseline.toml"]])
 def test_help_and_validate_import_no_simulator_pandas_or_matplotlib(argv):
     assert not _top_level_imports(["run.py", *argv]) & HEAVY

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from model.compare.spec import DIRECTIONS
-from model.compare.summary import COLUMNS, band, p_beats, ranking, summarise
+from model.compare.summary import COLUMNS, ranking, summarise
 
 
 def table(**columns) -> pd.DataFrame:
@@ -24,10 +24,21 @@ def table(**columns) -> pd.DataFrame:
 def test_band_is_linear_quantiles_of_defined_values():
     """Median and 10–90% band: linear quantiles, NaNs left out."""
     # 1..11: p10 at position 1 (value 2), median at 5 (6), p90 at 9 (10).
-    assert band(np.arange(1, 12)) == (2.0, 6.0, 10.0)
+    row = summarise(table(a={"roi": np.arange(1.0, 12)}), "a", ["roi"]).iloc[0]
+    assert (row["p10"], row["median"], row["p90"]) == (2.0, 6.0, 10.0)
     # NaN (undefined KPI) is left out, not counted as zero.
-    assert band([np.nan, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, np.nan]) == (2.0, 6.0, 10.0)
-    assert all(np.isnan(band([np.nan, np.nan])))
+    values = np.array([np.nan, *range(1, 12), np.nan], dtype=float)
+    row = summarise(table(a={"roi": values}), "a", ["roi"]).iloc[0]
+    assert (row["p10"], row["median"], row["p90"], row["n"]) == (2.0, 6.0, 10.0, 11)
+    row = summarise(table(a={"roi": [np.nan, np.nan]}), "a", ["roi"]).iloc[0]
+    assert np.isnan([row["p10"], row["median"], row["p90"]]).all()
+
+
+def p_beats(strategy, reference, metric, directions=None) -> float:
+    """P(beats) of ``s`` against ``r`` on one KPI, through the summary."""
+    kpis = table(r={metric: reference}, s={metric: strategy})
+    out = summarise(kpis, "r", [metric], **({"directions": directions} if directions else {}))
+    return out.set_index("strategy").loc["s", "p_beats_reference"]
 
 
 def test_p_beats_counts_wins_and_half_ties():
@@ -35,17 +46,20 @@ def test_p_beats_counts_wins_and_half_ties():
     strategy = [1, 2, 3, 4]
     reference = [0, 2, 5, 1]
     # Higher is better: wins on replicates 0 and 3, a tie on 1, a loss on 2 -> (2 + 0.5)/4.
-    assert p_beats(strategy, reference, "higher") == 0.625
-    # Lower is better: one win (replicate 2) and the tie -> 1.5/4.
-    assert p_beats(strategy, reference, "lower") == 0.375
-    assert p_beats(reference, reference, "higher") == 0.5
+    assert p_beats(strategy, reference, "contribution") == 0.625
+    # Lower is better (a cost): one win (replicate 2) and the tie -> 1.5/4.
+    assert p_beats(strategy, reference, "cac_paid") == 0.375
+    assert p_beats(reference, reference, "contribution") == 0.5
     # Pairs with an undefined side are dropped ...
-    assert p_beats([1, np.nan, 3], [0, 1, 5], "higher") == 0.5
+    assert p_beats([1, np.nan, 3], [0, 1, 5], "contribution") == 0.5
     # ... unless undefined means "worst" (payback never reached within the horizon).
-    assert p_beats([10, np.nan, np.nan], [np.nan, 20, np.nan], "lower",
-                   undefined_is_worst=True) == pytest.approx((1 + 0 + 0.5) / 3)
+    assert p_beats(
+        [10, np.nan, np.nan], [np.nan, 20, np.nan], "payback_day", {"payback_day": "lower"}
+    ) == pytest.approx((1 + 0 + 0.5) / 3)
     with pytest.raises(ValueError):
-        p_beats([1], [2], "bigger")
+        p_beats([1], [2], "x", {"x": "bigger"})
+    # A descriptive (neutral) KPI is summarised, never "beaten".
+    assert np.isnan(p_beats([1, 2], [0, 0], "n_public"))
 
 
 def test_summarise_constructed_case():
@@ -122,12 +136,45 @@ def test_ranking_follows_direction():
     assert ranking(summary, "contribution")["strategy"].tolist() == ["b", "c", "a"]
     assert ranking(summary, "cac_paid")["strategy"].tolist() == ["c", "a", "b"]
     assert ranking(summary, "cac_paid")["rank"].tolist() == [1, 2, 3]
+    with pytest.raises(ValueError, match="summarised, not ranked"):
+        ranking(summarise(kpis.assign(n_public=1.0), "a", ["n_public"]), "n_public")
 
 
 def test_direction_table_marks_costs_lower():
     """Cost-like KPIs are better lower, the rest higher."""
-    for kpi in ("cac_paid", "cost_per_private_member", "unfollows_per_1000_pushes",
-                "cost_marketing"):
+    for kpi in (
+        "cac_paid",
+        "cost_per_private_member",
+        "unfollows_per_1000_pushes",
+        "cost_marketing",
+    ):
         assert DIRECTIONS[kpi] == "lower"
     for kpi in ("contribution", "roi", "repurchase_rate_90d", "n_private", "ltv_180"):
         assert DIRECTIONS[kpi] == "higher"
+
+
+def test_paired_payback_is_the_first_day_a_strategy_stays_ahead_on_its_cell():
+    """Per run, against the reference's run of the same (draw, replicate); NaN: never."""
+    from model.compare.summary import paired_payback
+
+    def run(*cum):
+        return pd.DataFrame({"day": range(len(cum)), "cum_contribution": cum})
+
+    daily = {
+        ("ref", 0, 0): run(0, -10, -20, -30, -40),
+        ("a", 0, 0): run(0, -15, -18, -25, -20),  # ahead from day 2 on, for good
+        ("b", 0, 0): run(0, 5, -25, -29, -41),  # ahead, behind again, ends behind: never
+        ("ref", 1, 0): run(0, 1, 2, 3, 4),
+        ("a", 1, 0): run(1, 2, 3, 4, 5),  # ahead from day 0
+    }
+    kpis = pd.DataFrame(
+        {
+            "strategy": ["ref", "a", "b", "ref", "a"],
+            "draw": [0, 0, 0, 1, 1],
+            "replicate": [0, 0, 0, 0, 0],
+        }
+    )
+    got = paired_payback(kpis, daily, "ref")
+    assert got.iloc[1] == 2.0 and np.isnan(got.iloc[2])
+    assert np.isnan(got.iloc[0]) and np.isnan(got.iloc[3])  # the reference pays back nothing
+    assert got.iloc[4] == 0.0

@@ -81,16 +81,19 @@ def test_the_dominant_parameter_ranks_first(toy_result):
     # p_join_max ≈ 0.997; the dummy (the seed) carries the noise share ≈ 0.0004.
     sobol = toy_result.ranking("contribution", "sobol").set_index("parameter")
     assert sobol.loc["diversion.p_join_max", "value"] == pytest.approx(0.997, abs=0.03)
-    dummy = toy_result.indices.query("method == 'sobol' and metric == 'contribution' "
-                                     "and index == 'ST' and parameter == @DUMMY")
+    dummy = toy_result.indices.query(
+        "method == 'sobol' and metric == 'contribution' and index == 'ST' and parameter == @DUMMY"
+    )
     assert float(dummy["value"].iloc[0]) < 0.01
 
 
 def test_indices_file_and_plots_are_written(toy_result):
     written = (toy_result.out / "indices.csv").read_text().splitlines()
     assert written[0] == "method,metric,parameter,index,value,conf"
-    assert {p.name for p in toy_result.plots} == {"sensitivity_contribution.png",
-                                                  "sensitivity_repurchase_rate_90d.png"}
+    assert {p.name for p in toy_result.plots} == {
+        "sensitivity_contribution.png",
+        "sensitivity_repurchase_rate_90d.png",
+    }
 
 
 def test_dummy_seeds_are_stable_and_distinct():
@@ -101,7 +104,7 @@ def test_dummy_seeds_are_stable_and_distinct():
 
 def test_sensitivity_spec_needs_ranges(tmp_path):
     path = tmp_path / "spec.toml"
-    path.write_text(TOY_SENSITIVITY.replace('{ low = 0.01, high = 0.10 }', "[0.01, 0.1]"))
+    path.write_text(TOY_SENSITIVITY.replace("{ low = 0.01, high = 0.10 }", "[0.01, 0.1]"))
     with pytest.raises(InputError, match="sweep.referral.p_convert: sensitivity needs a range"):
         load_spec(path, kind="sensitivity")
     path.write_text(TOY_SENSITIVITY.replace("sobol_n = 64", "sobol_n = 60"))
@@ -131,9 +134,23 @@ morris_trajectories = 4
 """
     path = tmp_path / "spec.toml"
     path.write_text(text)
-    proc = subprocess.run([sys.executable, "run.py", "sensitivity", str(path), "--out",
-                           str(tmp_path / "out"), "--workers", "2", "--no-progress"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "run.py",
+            "sensitivity",
+            str(path),
+            "--out",
+            str(tmp_path / "out"),
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "running 16" in proc.stdout  # 4 trajectories × (2 + dummy + 1) points × 1 replicate
     assert "n_private — Morris mu*" in proc.stdout

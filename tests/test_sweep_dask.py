@@ -14,9 +14,9 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from model.execution import DaskExecutor, open_executor  # noqa: E402
+from model.experiment.store import ResultStore  # noqa: E402
 from model.sweep.runner import run_sweep  # noqa: E402
 from model.sweep.spec import load_spec  # noqa: E402
-from model.sweep.store import ResultStore  # noqa: E402
 from tests.test_sweep import REAL_SPEC  # noqa: E402  (the same tiny real-model sweep)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,8 +38,9 @@ kpis = ["roi", "contribution"]
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None, silence_logs=50) as cl:
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=50
+    ) as cl:
         yield cl
 
 

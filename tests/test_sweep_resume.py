@@ -13,9 +13,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from model.sweep.runner import run_sweep, sweep_hash
+from model.experiment.store import ResultStore
+from model.sweep.reading import sweep_hash
+from model.sweep.runner import run_sweep
 from model.sweep.spec import load_spec
-from model.sweep.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -37,8 +38,18 @@ N_RUNS = 48
 
 
 def _sweep_cmd(spec: Path, out: Path) -> list[str]:
-    return [sys.executable, "run.py", "sweep", str(spec), "--out", str(out), "--workers", "2",
-            "--no-progress", "--no-plots"]
+    return [
+        sys.executable,
+        "run.py",
+        "sweep",
+        str(spec),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--no-progress",
+        "--no-plots",
+    ]
 
 
 def _live(procs: list[psutil.Process]) -> list[psutil.Process]:
@@ -56,9 +67,14 @@ def _interrupt_when_parts_exist(spec: Path, out: Path, sig: int) -> tuple[int, i
     """Start the sweep, wait for a stored part file, send ``sig``; return (exit code, stored)."""
     # preexec_fn: a child of a shell without job control inherits SIGINT ignored (see
     # test_compare.py::test_cli_resumes_after_ctrl_c_and_cleans_up).
-    proc = subprocess.Popen(_sweep_cmd(spec, out), cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        _sweep_cmd(spec, out),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     children: list[psutil.Process] = []
     try:
         deadline = time.time() + 60
@@ -93,15 +109,17 @@ def reference(tmp_path_factory):
     spec = tmp / "spec.toml"
     spec.write_text(SPEC)
     with concurrent.futures.ThreadPoolExecutor(4) as threads:
-        result = run_sweep(load_spec(spec), tmp / "out", executor=threads, progress=False,
-                           plots=False)
+        result = run_sweep(
+            load_spec(spec), tmp / "out", executor=threads, progress=False, plots=False
+        )
     assert result.report.n_ran == N_RUNS
     return result.result_hash
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL],
-                         ids=["SIGINT", "SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"]
+)
 def test_resume_runs_exactly_the_missing_runs(tmp_path, reference, sig):
     spec = tmp_path / "spec.toml"
     spec.write_text(SPEC)
@@ -111,8 +129,9 @@ def test_resume_runs_exactly_the_missing_runs(tmp_path, reference, sig):
     assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 130)
     assert 0 < stored < N_RUNS
 
-    second = subprocess.run(_sweep_cmd(spec, out), cwd=ROOT, capture_output=True, text=True,
-                            timeout=120)
+    second = subprocess.run(
+        _sweep_cmd(spec, out), cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert second.returncode == 0, second.stderr
     match = re.search(r"(\d+) already stored, running (\d+)", second.stdout)
     assert match, second.stdout

@@ -1,4 +1,4 @@
-"""``run.py compare FILE``: run several strategies on one market and report who wins how often."""
+"""``run.py compare FILE``: several strategies on the same draws of the market; a robust verdict."""
 
 from __future__ import annotations
 
@@ -7,37 +7,48 @@ import sys
 import time
 from pathlib import Path
 
-from model.commands.common import add_overwrite_argument, positive_int, require_file
-from model.compare.report import ranking_text
-from model.compare.runner import RunCache, run_comparison
-from model.compare.spec import load_comparison
-from model.outputs import claim_output_dir, default_out
-from model.scenario import parse_set
-from model.scenario.loader import scenario_files
+from model.commands.experiment_args import add_scale_argument, shared_overrides
+from model.commands.options import (
+    add_execution_arguments,
+    add_overwrite_argument,
+    positive_int,
+    require_file,
+    shows_progress,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``compare`` command."""
     p = subparsers.add_parser(
         "compare",
-        help="compare strategies on one market with common random numbers; write a report",
-        description="Run every strategy of a comparison file over R replicates with common "
-        "random numbers (replicate i of every strategy uses the same seed) and write runs.parquet, "
-        "kpis.parquet, comparison.csv (median, 10-90% band, paired difference with the "
-        "reference, P(beats the reference)), PNG plots and a self-contained report.html to --out.",
+        help="compare strategies across draws of the uncertain market; write a robust verdict",
+        description="Run every strategy of a comparison file on the same K draws of the "
+        "uncertain market parameters (Latin hypercube over their plausible ranges) and, within "
+        "a draw, the same R replicate seeds; rank them with P(best), P(beats the reference), "
+        "regret and the minimax-regret choice; find where the verdict flips (PRIM); write "
+        "comparison.csv, conditions.csv, draws.csv, runs.parquet, plots and a self-contained "
+        "report.html to --out.",
     )
     p.add_argument("file", help="comparison TOML, e.g. scenarios/compare_operating_modes.toml")
     p.add_argument(
-        "--replicates", type=positive_int, help="replicates per strategy (default: the file's)"
+        "--replicates",
+        type=positive_int,
+        metavar="R",
+        help="replicates per draw (default: the file's; without draws, draws × replicates)",
     )
     p.add_argument(
-        "--seed", type=int, help="root seed (default: the file's root_seed, else the base's)"
+        "--draws",
+        type=positive_int,
+        metavar="K",
+        help="draws of the uncertain market parameters (default: the file's, else 10)",
     )
     p.add_argument(
-        "--workers", type=positive_int, help="local processes (default: every core; 1: in-process)"
+        "--no-uncertainty",
+        action="store_true",
+        help="no draws: every strategy on the base market only, the noise-only comparison",
     )
-    p.add_argument(
-        "--scheduler", help="Dask scheduler address (tcp://HOST:PORT) instead of --workers"
+    add_execution_arguments(
+        p, retries=True, seed_default="the file's root_seed, else the base's sim.seed"
     )
     p.add_argument(
         "--set",
@@ -45,9 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override the shared market for every strategy (before the strategies' own "
-        "overrides), e.g. --set market.size=200000 (repeatable)",
+        help="set a value of the shared market for every strategy (before the strategies' own "
+        "overrides); a market parameter set here is a stated fact, not drawn, e.g. "
+        "--set market.size=200000 (repeatable)",
     )
+    add_scale_argument(p)
     p.add_argument("--out", help="output directory (default: out/<comparison name>)")
     add_overwrite_argument(p)
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -55,39 +68,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Validate the whole file first, run, then write everything into --out at once."""
+    """Validate the whole file first, run (resuming), then write everything into --out at once."""
+    # Imported here: `run.py --help` and the other commands need none of it.
+    from model.compare.runner import STORE_COMMAND, RunStore, run_comparison
+    from model.compare.spec import load_comparison
+    from model.compare.terminal import comparison_text
+    from model.outputs import claim_output_dir, default_out
+    from model.scenario.loader import scenario_files
+
     require_file(args.file, "comparison")
-    # --set changes the shared market (before each strategy's own overrides), e.g. a smaller
-    # market.size for a quick look.
-    market = dict(parse_set(item) for item in args.overrides)
     spec = load_comparison(
-        args.file, replicates=args.replicates, root_seed=args.seed, market_overrides=market
+        args.file,
+        replicates=args.replicates,
+        root_seed=args.seed,
+        draws=args.draws,
+        uncertainty=not args.no_uncertainty,
+        market_overrides=shared_overrides(args),
     )
     out = Path(args.out) if args.out else default_out("out", spec.name)
     inputs = [args.file, *scenario_files(spec.base_path)]
     claim = claim_output_dir(out, "compare", overwrite=args.overwrite, inputs=inputs)
     # Finished runs wait beside the output until it is written: Ctrl-C or a crash loses no
     # finished run, and the same command resumes.
-    cache = claim.path.with_name(f".{claim.path.name}.runs")
-    runs = RunCache(
-        claim_output_dir(cache, RunCache.COMMAND, overwrite=args.overwrite, option="run cache")
+    store = claim.path.with_name(f".{claim.path.name}.runs")
+    runs = RunStore(
+        claim_output_dir(store, STORE_COMMAND, overwrite=args.overwrite, option="run cache")
     )
     start = time.perf_counter()
     try:
         result = run_comparison(
-            spec, workers=args.workers, scheduler=args.scheduler, progress=True, cache=runs
+            spec,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            retries=args.retries,
+            progress=shows_progress(args),
+            store=runs,
+            log=print,
         )
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted: finished runs are kept in {runs.root}; run the same command to resume",
+            f"\ninterrupted: finished runs are kept in {runs.claim.shown}; run the same command "
+            "to resume",
             file=sys.stderr,
         )
         raise
     elapsed = time.perf_counter() - start
     result.write(claim, plots=not args.no_plots)
     runs.clear()
-    print(ranking_text(result.ranking(), spec))
+    print(comparison_text(result, result.ranking(), result.verdict(), result.conditions()))
     if not result.failures.empty:
         print(f"\n{len(result.failures)} run(s) did not finish: see {out}/failures.csv")
-    print(f"\n{len(result.kpis)} runs in {elapsed:.1f} s; wrote {out}/ (open report.html)")
+    print(f"\n{len(result.kpis):,} runs in {elapsed:.1f} s; wrote {out}/ (open report.html)")
     return 0

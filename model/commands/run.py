@@ -12,6 +12,7 @@ from model.commands.options import (
     add_progress_argument,
     add_set_argument,
     load_from_args,
+    non_negative_int,
 )
 from model.kpis import HEADLINE
 
@@ -30,6 +31,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's sim.seed)")
     p.add_argument("--days", type=int, help="horizon in days (default: the scenario's sim.days)")
     add_set_argument(p)
+    p.add_argument(
+        "--replicate",
+        type=non_negative_int,
+        metavar="I",
+        help="run replicate I of the seed, SeedSequence(seed, spawn_key=(I,)), as compare and "
+        "sweep do: re-runs replicate I of a comparison's strategy file exactly",
+    )
+    p.add_argument(
+        "--draw",
+        metavar="PATH:ROW",
+        help="apply row ROW of a comparison's draws.csv (its drawn market values, and its seed "
+        "unless --seed): with --replicate, re-runs that cell of the comparison exactly",
+    )
     p.add_argument(
         "--scale",
         type=float,
@@ -51,7 +65,14 @@ def main(args: argparse.Namespace) -> int:
     from model.resources import check_memory, scenario_run_bytes
     from model.scenario import scenario_to_toml
     from model.scenario.loader import scenario_files
+    from model.seeds import replicate_seed
 
+    if args.draw is not None:  # the draw's values first: a --set on the command line wins
+        from model.experiment.uncertainty import read_draw
+
+        values, seed = read_draw(args.draw)
+        args.overrides = [*(f"{k}={v!r}" for k, v in values.items()), *args.overrides]
+        args.seed = seed if args.seed is None else args.seed
     if args.scale is not None:  # sugar, validated (and reported) like any --set
         args.overrides = [*args.overrides, f"market.scale={args.scale}"]
     scenario = load_from_args(args)
@@ -64,13 +85,19 @@ def main(args: argparse.Namespace) -> int:
         per_run=scenario_run_bytes(scenario),
     )
     # The bar shows only on a terminal (tqdm's disable=None), never in a redirected log.
-    result = simulate(scenario, seed=scenario.sim.seed, progress=not args.no_progress)
+    seed = (
+        scenario.sim.seed
+        if args.replicate is None
+        else replicate_seed(scenario.sim.seed, args.replicate)
+    )
+    result = simulate(scenario, seed=seed, progress=not args.no_progress)
     with publish(claim) as tmp:
         result.daily.to_parquet(tmp / "daily.parquet", index=False)
         result.daily.to_csv(tmp / "daily.csv", index=False)
         provenance = {
             "package_version": __version__,
             "seed": scenario.sim.seed,
+            "replicate": args.replicate,
             "seed_sequence": result.seed,
             "scenario_file": str(args.scenario),
             "overrides": args.overrides,
@@ -79,7 +106,9 @@ def main(args: argparse.Namespace) -> int:
         write_json(tmp / "summary.json", {**result.summary(), "provenance": provenance})
         header = (
             f"# Resolved scenario of {args.scenario} as run by sidomain {__version__}, "
-            f"seed {scenario.sim.seed}.\n# Re-run it exactly: python run.py run <this file>\n"
+            f"seed {scenario.sim.seed}.\n# Re-run it exactly: python run.py run <this file>"
+            + ("" if args.replicate is None else f" --replicate {args.replicate}")
+            + "\n"
         )
         (tmp / "scenario.toml").write_text(header + scenario_to_toml(scenario), encoding="utf-8")
         if not result.guides.empty:
@@ -88,7 +117,8 @@ def main(args: argparse.Namespace) -> int:
             from model.plots import write_run_plots
 
             write_run_plots(result.daily, tmp)
-    print_kpis(result.summary(), title=f"{scenario.name} (seed {scenario.sim.seed})")
+    which = "" if args.replicate is None else f", replicate {args.replicate}"
+    print_kpis(result.summary(), title=f"{scenario.name} (seed {scenario.sim.seed}{which})")
     print(f"\nwrote {out}/")
     return 0
 

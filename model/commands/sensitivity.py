@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from model.commands.sweep import add_execution_arguments, claim_for, resume_hint
+from model.commands.options import shows_progress
+from model.commands.sweep import add_sweep_arguments, claim_for, resume_hint
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,9 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "parameter (the random seed) gives the noise floor: parameters not above it cannot be "
         "told apart from Monte-Carlo noise.",
     )
-    p.add_argument("spec", metavar="SPEC.toml", help="spec with ranges, e.g. "
-                   "scenarios/sweeps/sensitivity_market.toml")
-    add_execution_arguments(p)
+    p.add_argument(
+        "spec",
+        metavar="SPEC.toml",
+        help="spec with ranges, e.g. scenarios/sweeps/sensitivity_market.toml",
+    )
+    add_sweep_arguments(p)
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
     p.set_defaults(func=run)
 
@@ -30,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from model.sweep.sensitivity import run_sensitivity
     from model.sweep.spec import load_spec
 
-    spec = load_spec(args.spec, kind="sensitivity")
+    spec = load_spec(args.spec, kind="sensitivity", root_seed=args.seed)
     out, claim = claim_for(args, spec, "sensitivity")
     with resume_hint(out):
         result = run_sensitivity(
@@ -39,12 +43,14 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             scheduler=args.scheduler,
             retries=args.retries,
-            progress=not args.no_progress,
+            progress=shows_progress(args),
             plots=not args.no_plots,
             log=print,
         )
-    print(f"ran {result.n_ran} runs this time, reused {result.n_reused}; "
-          f"{result.n_failed} of {result.n_runs} failed (recorded with their error)")
+    print(
+        f"ran {result.n_ran} runs this time, reused {result.n_reused}; "
+        f"{result.n_failed} of {result.n_runs} failed (recorded with their error)"
+    )
     assert spec.sensitivity is not None
     for kpi in spec.kpis:
         if kpi in result.skipped:

@@ -7,40 +7,25 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from model.commands.common import add_overwrite_argument, non_negative_int, positive_int
+from model.commands.experiment_args import add_scale_argument, scale_override
+from model.commands.options import (
+    add_execution_arguments,
+    add_overwrite_argument,
+    shows_progress,
+)
 
 DEFAULT_OUT = "out/sweeps"
 
 
-def add_execution_arguments(p: argparse.ArgumentParser) -> None:
-    """``--workers``, ``--scheduler``, ``--retries``, ``--out``: shared with ``sensitivity``."""
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=positive_int,
-        metavar="N",
-        help="local processes (1: in-process; default: every core)",
-    )
-    where.add_argument(
-        "--scheduler",
-        metavar="tcp://HOST:PORT",
-        help="run on a Dask cluster through its scheduler address instead of local processes",
-    )
-    p.add_argument(
-        "--retries",
-        type=non_negative_int,
-        default=2,
-        metavar="K",
-        help="resubmissions of a run whose worker died (a run that raises is recorded, not "
-        "retried) (2)",
-    )
+def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
+    """Where runs execute, the seed, ``--out`` and ``--overwrite``: shared with ``sensitivity``."""
+    add_execution_arguments(p, retries=True, seed_default="the spec's root_seed")
     p.add_argument(
         "--out",
         metavar="DIR",
         help=f"results directory; running again resumes it ({DEFAULT_OUT}/<spec name>)",
     )
     add_overwrite_argument(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,11 +37,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "replicates, root seed, KPIs) and store one row per run in Parquet under --out. "
         "Running the same command again runs only the runs that are missing, so an "
         "interrupted sweep resumes and added points or replicates reuse finished runs. Prints "
-        "the best point per KPI and writes plots to DIR/plots.",
+        "the best lever setting per KPI (over market parameters: their ranges and rank "
+        "correlations instead, as the market is not a choice) and writes plots to DIR/plots.",
     )
-    p.add_argument("spec", metavar="SPEC.toml", help="sweep spec, e.g. "
-                   "scenarios/sweeps/outreach_vs_incentive.toml")
-    add_execution_arguments(p)
+    p.add_argument(
+        "spec",
+        metavar="SPEC.toml",
+        help="sweep spec, e.g. scenarios/sweeps/outreach_vs_incentive.toml",
+    )
+    add_sweep_arguments(p)
+    add_scale_argument(p)
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
     p.set_defaults(func=run)
 
@@ -66,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from model.sweep.runner import run_sweep
     from model.sweep.spec import load_spec
 
-    spec = load_spec(args.spec, kind="sweep")
+    spec = load_spec(args.spec, kind="sweep", overrides=scale_override(args), root_seed=args.seed)
     out, claim = claim_for(args, spec, "sweep")
     with resume_hint(out):
         result = run_sweep(
@@ -75,24 +65,31 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             scheduler=args.scheduler,
             retries=args.retries,
-            progress=not args.no_progress,
+            progress=shows_progress(args),
             plots=not args.no_plots,
             log=print,
         )
     r = result.report
-    print(f"ran {r.n_ran} runs this time ({r.n_failed} raised, {r.n_lost} lost); "
-          f"reused {r.n_reused}")
-    print(f"{r.n_runs - result.n_missing}/{r.n_runs} runs stored, "
-          f"{result.n_failed_total} failed (recorded with their error), "
-          f"{result.n_missing} missing")
+    print(
+        f"ran {r.n_ran} runs this time ({r.n_failed} raised, {r.n_lost} lost); reused {r.n_reused}"
+    )
+    print(
+        f"{r.n_runs - result.n_missing}/{r.n_runs} runs stored, "
+        f"{result.n_failed_total} failed (recorded with their error), "
+        f"{result.n_missing} missing"
+    )
     print(f"result hash {result.result_hash}")
     print_best(result.best)
+    print_ranges(result.ranges)
     for path in result.plots:
         print(f"wrote {path}")
     print(f"table: from model import load_sweep; load_sweep({str(out)!r})")
     if result.n_missing:
-        print(f"{result.n_missing} runs lost their worker {args.retries + 1} times; run the "
-              "same command again to retry them", file=sys.stderr)
+        print(
+            f"{result.n_missing} runs lost their worker {args.retries + 1} times; run the "
+            "same command again to retry them",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -116,28 +113,65 @@ def resume_hint(out) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        from model.sweep.store import ResultStore
+        from model.experiment.store import ResultStore
 
         stored = len(ResultStore(out).finished_keys())
-        print(f"\ninterrupted: {stored} finished runs are stored in {out}; run the same "
-              "command again to run only the missing ones", file=sys.stderr)
+        print(
+            f"\ninterrupted: {stored} finished runs are stored in {out}; run the same "
+            "command again to run only the missing ones",
+            file=sys.stderr,
+        )
         raise
 
 
 def print_best(best) -> None:
-    """Print the best point per KPI: parameters, replicate mean and 10–90% band."""
+    """Print the best lever setting per KPI: parameters, mean and 10–90% band."""
     if best is None or best.empty:
-        print("no finished runs to rank")
         return
-    print("best point per KPI (mean over replicates, 10–90% band):")
+    from model import formatting as fmt
+
+    print("best lever setting per KPI (mean over replicates, 10–90% band):")
     fixed = {"kpi", "direction", "point", "mean", "median", "p10", "p90", "n"}
     for _, row in best.iterrows():
-        params = ", ".join(f"{k}={_fmt(v)}" for k, v in row.items() if k not in fixed)
-        print(f"  {row['kpi']} ({row['direction']}): {_fmt(row['mean'])} "
-              f"[{_fmt(row['p10'])}, {_fmt(row['p90'])}] at point {row['point']}: {params}")
+        kpi = row["kpi"]
+        params = ", ".join(f"{k}={_plain(v)}" for k, v in row.items() if k not in fixed)
+        where = "" if row["point"] is None else f" at point {row['point']}"
+        print(
+            f"  {fmt.kpi_label(kpi)} ({row['direction']} is better): "
+            f"{fmt.format_kpi(kpi, row['mean'])} [{fmt.format_kpi(kpi, row['p10'])}, "
+            f"{fmt.format_kpi(kpi, row['p90'])}]{where}: {params}"
+        )
 
 
-def _fmt(value) -> str:
+def print_ranges(ranges) -> None:
+    """Print, per KPI, its range over the market points and each market parameter's pull."""
+    if ranges is None or ranges.empty:
+        return
+    from model import formatting as fmt
+
+    print(
+        "market parameters are facts, not choices, so there is no best point: per KPI, the "
+        "range of the replicate means over the points, and each market parameter's rank "
+        "correlation with them (−1…+1):"
+    )
+    stats = {"kpi", "min", "p10", "median", "p90", "max", "n_points"}
+    for _, row in ranges.iterrows():
+        kpi = row["kpi"]
+        money = [fmt.format_kpi(kpi, row[c], compact=True) for c in ("min", "median", "max")]
+        print(
+            f"  {fmt.kpi_label(kpi)}: {money[0]} to {money[2]} (median {money[1]} over "
+            f"{int(row['n_points'])} points)"
+        )
+        pulls = sorted(
+            ((k, v) for k, v in row.items() if k not in stats),
+            key=lambda kv: -abs(kv[1]) if kv[1] == kv[1] else 0,
+        )
+        for key, rho in pulls:
+            shown = "n/a (constant)" if rho != rho else f"{rho:+.2f}"
+            print(f"    {shown:>15}  {key} ({fmt.param_label(key, with_unit=False)})")
+
+
+def _plain(value) -> str:
     try:
         return f"{float(value):.4g}"
     except (TypeError, ValueError):

@@ -1,7 +1,9 @@
-"""Comparison plots: KPI distributions, a contribution fan chart, customers by domain.
+"""Comparison plots: KPI distributions, paired differences, a contribution fan, customers by domain.
 
 Every function takes plain tables (no simulation) and returns the figure (the CLI selects the
 Agg backend); :func:`write_comparison_plots` saves them as PNG for the report and for slides.
+Axes show values in their unit (¥k / ¥M, %, days) through :mod:`model.formatting`, and KPIs by
+their registry label.
 """
 
 from __future__ import annotations
@@ -13,12 +15,35 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from model import formatting as fmt
+from model.compare.spec import DIRECTIONS
 from model.kpis import HEADLINE, KPIS
 from model.plots import DOMAIN_COLOURS, DOMAIN_COLUMNS, save
 
 # The KPIs in the distribution grid: the registry's headline KPIs that have a better direction.
 DISTRIBUTION_KPIS = tuple(k for k in HEADLINE if KPIS[k].direction != "neutral")
+
+
+def unit_axis(axis, metric: str, *, diff: bool = False) -> None:
+    """Tick labels of a KPI axis in the KPI's unit (¥k / ¥M, %, days); at most 6 ticks.
+
+    Units too long for a tick (per 1,000 pushes, per member per month) are left to the title.
+    """
+    axis.set_major_locator(MaxNLocator(6))
+    if metric in KPIS and KPIS[metric].unit not in ("per_1000", "rate"):
+        axis.set_major_formatter(
+            FuncFormatter(lambda x, _pos: fmt.format_kpi(metric, x, compact=True, diff=diff))
+        )
+
+
+def _pairs(kpis: pd.DataFrame, strategy: str, reference: str, metric: str) -> np.ndarray:
+    """Strategy − reference of one KPI on every common cell (draw, replicate)."""
+    cell = [c for c in ("draw", "replicate") if c in kpis]
+    own = kpis[kpis["strategy"] == strategy].set_index(cell)[metric].astype(float)
+    ref = kpis[kpis["strategy"] == reference].set_index(cell)[metric].astype(float)
+    return (own - ref).dropna().to_numpy()
 
 
 def _colours(names: Sequence[str]) -> dict[str, str]:
@@ -66,13 +91,15 @@ def kpi_distributions(
                 label.set_fontweight("bold")
         ax.invert_yaxis()
         arrow = ""
-        if directions and metric in directions:
+        if directions and directions.get(metric) in ("higher", "lower"):
             arrow = f" ({directions[metric]} is better)"
-        ax.set_title(f"{metric}{arrow}", fontsize="medium")
+        label = fmt.kpi_label(metric, with_unit=True) if metric in KPIS else metric
+        ax.set_title(f"{label}{arrow}", fontsize="medium")
+        unit_axis(ax.xaxis, metric)
         ax.grid(axis="x", alpha=0.3)
-    for ax in list(axes.flat)[len(metrics):]:
+    for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
-    fig.suptitle("KPI distributions over replicates (dots: runs; bar: 10–90%; tick: median)")
+    fig.suptitle("KPIs over cells (draw × replicate): dots are runs, bar 10–90%, tick median")
     return fig
 
 
@@ -91,11 +118,12 @@ def contribution_fan(series: Mapping[str, pd.DataFrame], *, metric: str = "cum_c
         ax.plot(q.index, q[0.5], color=colours[name], label=name, lw=2)
     ax.axhline(0, color="grey", lw=0.6)
     ax.set(
-        title="Cumulative contribution: median and 10–90% band over replicates",
+        title="Cumulative contribution: median and 10–90% band over cells",
         xlabel="day",
-        ylabel=f"{metric} (¥)",
+        ylabel="cumulative contribution",
     )
-    ax.legend(loc="upper left")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: fmt.yuan(x, compact=True)))
+    ax.legend(loc="best", frameon=True)
     ax.grid(alpha=0.3)
     return fig
 
@@ -125,36 +153,40 @@ def customers_by_domain(domains: Mapping[str, Mapping[str, pd.DataFrame]]):
         ax.set(title=name, xlabel="day", ylabel="customers")
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize="small")
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
-    fig.suptitle("Customers by domain (median and 10–90% band over replicates)")
+    fig.suptitle(
+        "Customers by domain (median and 10–90% band over cells); lapsed = former "
+        "members, dormant platform buyers stay public"
+    )
     return fig
 
 
-def paired_differences(
-    kpis: pd.DataFrame, strategies: Sequence[str], reference: str, metric: str
-):
-    """Strategy − reference on the same replicate, one row per strategy (common random numbers)."""
+def paired_differences(kpis: pd.DataFrame, strategies: Sequence[str], reference: str, metric: str):
+    """Strategy − reference on the same cell, one row per strategy (common draws and seeds)."""
     others = [s for s in strategies if s != reference]
     fig, ax = plt.subplots(figsize=(9, 0.6 * max(1, len(others)) + 1.6))
     colours = _colours(strategies)
-    ref = kpis[kpis["strategy"] == reference].set_index("replicate")[metric].astype(float)
     rng = np.random.default_rng(0)
     for y, name in enumerate(others):
-        own = kpis[kpis["strategy"] == name].set_index("replicate")[metric].astype(float)
-        diff = (own - ref).dropna().to_numpy()
+        diff = _pairs(kpis, name, reference, metric)
         if diff.size == 0:
             continue
         p10, p50, p90 = np.quantile(diff, (0.1, 0.5, 0.9))
         ax.hlines(y, p10, p90, color=colours[name], lw=6, alpha=0.35)
         ax.plot([p50], [y], marker="|", ms=18, mew=2.5, color=colours[name])
-        ax.scatter(diff, y + rng.uniform(-0.15, 0.15, diff.size), s=9, color=colours[name],
-                   alpha=0.6, lw=0)
+        ax.scatter(
+            diff, y + rng.uniform(-0.15, 0.15, diff.size), s=9, color=colours[name], alpha=0.6, lw=0
+        )
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(range(len(others)), others)
     ax.invert_yaxis()
-    ax.set(title=f"{metric}: paired difference vs {reference} (same replicate seed)",
-           xlabel=f"{metric} − {reference}")
+    label = fmt.kpi_label(metric) if metric in KPIS else metric
+    ax.set(
+        title=f"{label}: paired difference vs {reference} (same market draw and seed)",
+        xlabel=f"{label} − {reference}",
+    )
+    unit_axis(ax.xaxis, metric, diff=True)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -163,11 +195,9 @@ def write_comparison_plots(result, out_dir: str | Path) -> list[str]:
     """Write the comparison's PNGs into ``out_dir``; return their file names in report order.
 
     Args:
-        result: a :class:`model.compare.runner.ComparisonResult`.
+        result: a :class:`model.compare.result.ComparisonResult`.
         out_dir: an existing directory.
     """
-    from model.compare.spec import DIRECTIONS
-
     out_dir = Path(out_dir)
     spec = result.spec
     names = spec.names

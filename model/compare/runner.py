@@ -1,391 +1,269 @@
-"""Run a comparison: every strategy × every replicate, common random numbers, any executor.
+"""Run a comparison: every strategy × every draw × every replicate, through the experiment engine.
 
-Replicate ``i`` of *every* strategy runs on ``model.seeds.replicate_seed(root_seed, i)``, and the
-simulator draws each process (acquisition, purchases, outreach, ...) from its own stream spawned
-from that seed (DESIGN §5). So two strategies on the same replicate face the same market luck,
-and their paired difference measures the strategy, not the noise.
-
-Runs go through :func:`model.execution.open_executor` / :func:`model.execution.map_runs`;
-results are keyed by (strategy, replicate), never by completion order, so they are identical
-whatever the worker count.
+Cell (draw ``d``, replicate ``i``) of *every* strategy runs on the same market (draw ``d``'s
+values of the uncertain parameters) and the same seed, ``replicate_seed(seed_d, i)`` with
+``seed_d`` the draw's root seed (the comparison's root seed itself without draws): common draws
+and common random numbers, so strategy − reference on a cell measures the strategy, not the
+market or the luck. Runs go through :func:`model.experiment.engine.execute` into a
+content-addressed store, so an interrupted comparison resumes, and results are identical on any
+number of workers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import pickle
-from dataclasses import dataclass, field
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from model._version import __version__
-from model.api import simulate
+from model.compare.result import ID_COLUMNS, ComparisonResult
 from model.compare.spec import ComparisonSpec, load_comparison
-from model.compare.summary import ranking, summarise
-from model.execution import map_runs, open_executor
+from model.compare.summary import paired_payback
+from model.errors import InputError
+from model.experiment import engine
+from model.experiment.store import KPI_PREFIX, SERIES_PREFIX, ResultStore
+from model.experiment.tasks import RunTask, run_task  # noqa: F401 - a comparison's run task
 from model.outputs import (
     MARKER,
     OutputDir,
-    atomic_write,
     claim_output_dir,
     open_output_dir,
     read_marker,
     remove_stale_temporaries,
-    safe_name,
 )
-from model.resources import (
-    COMPARE_BYTES_PER_RUN_DAY,
-    MAX_REPLICATES,
-    check_memory,
-    concurrency,
-    scenario_run_bytes,
-)
-from model.scenario import scenario_to_toml
-from model.scenario.schema import Scenario
-from model.seeds import replicate_seed, seed_label
+from model.resources import COMPARE_BYTES_PER_RUN_DAY
+from model.scenario import apply_overrides, validate
+
+STORE_COMMAND = "compare-runs"
 
 
-@dataclass(frozen=True)
-class RunTask:
-    """One run: picklable plain data, its seed carried inside (not implied by its position)."""
+def comparison_plan(spec: ComparisonSpec) -> engine.Plan:
+    """The table of experiments: strategy × draw × replicate, every scenario validated.
 
-    strategy: str
-    replicate: int
-    root_seed: int
-    scenario: Scenario
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What a worker sends back: the daily table and the KPIs (no orders, small to pickle)."""
-
-    strategy: str
-    replicate: int
-    seed: str
-    daily: pd.DataFrame
-    kpis: dict[str, Any]
-
-
-def run_task(task: RunTask) -> RunRecord:
-    """Simulate one (strategy, replicate) on its common-random-numbers seed."""
-    result = simulate(
-        task.scenario,
-        replicate_seed(task.root_seed, task.replicate),
-        strategy=task.strategy,
-        replicate=task.replicate,
-    )
-    return RunRecord(task.strategy, task.replicate, result.seed, result.daily, result.kpis)
-
-
-class RunCache:
-    """Finished runs of a comparison on disk, so an interrupted comparison resumes.
-
-    One pickle per run, named by the run's content address (package version, resolved
-    scenario, root seed, replicate — ``model.sweep.runs.run_key`` — plus the strategy name, the
-    label the record carries), written whole (:func:`model.outputs.atomic_write`). The folder
-    carries this tool's marker: a folder that is not a run cache is refused, and
-    :meth:`clear` removes only the cache's own files. The CLI keeps it beside the output
-    directory (``.NAME.runs``) and clears it once the outputs are written.
+    Raises:
+        InputError: a draw whose values make a strategy's scenario invalid (naming both).
     """
+    n = len(spec.strategies) * spec.draws * spec.replicates
+    engine.check_size(
+        n,
+        f"{spec.path}: strategies × draws × replicates "
+        f"({len(spec.strategies)} × {spec.draws} × {spec.replicates})",
+    )
+    draws = spec.draw_table
+    keys = [d.key for d in spec.uncertainty.drawn] if spec.uncertainty.enabled else []
+    rows = []
+    for draw in draws.to_dict("records"):
+        d = int(draw["draw"])
+        values = {k: _plain(draw[k]) for k in keys}
+        scenarios = {s.name: _at_draw(s, values, d, spec) for s in spec.strategies}
+        for i in range(spec.replicates):
+            for s in spec.strategies:
+                task = RunTask(s.name, i, int(draw["seed"]), scenarios[s.name])
+                rows.append(({"strategy": s.name, "draw": d}, task))
+    return engine.plan(spec.name, rows)
 
-    COMMAND = "compare-runs"
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _at_draw(strategy, values: dict[str, Any], draw: int, spec: ComparisonSpec):
+    if not values:
+        return strategy.scenario
+    raw = apply_overrides(strategy.scenario.model_dump(mode="json"), values)
+    try:
+        return validate(raw, source=str(spec.path), overridden=values.keys())
+    except InputError as err:
+        shown = ", ".join(f"{k} = {v:g}" for k, v in values.items())
+        raise InputError(
+            f"draw {draw} of the uncertain market makes strategy {strategy.name!r} invalid "
+            f"({str(err).removeprefix(f'{spec.path}: ')}); narrow the ranges in [uncertainty]. "
+            f"The draw: {shown}",
+            file=str(spec.path),
+        ) from None
+
+
+class RunStore:
+    """A comparison's finished runs on disk, beside its output, until the outputs are written.
+
+    The engine's content-addressed store (:class:`model.experiment.store.ResultStore`) in a
+    folder marked as this tool's (command ``compare-runs``): a folder that is not one is
+    refused, and :meth:`clear` removes only its own files. The CLI keeps it at ``.NAME.runs``
+    beside the output directory; after Ctrl-C or a crash the same command reuses its runs.
+    """
 
     def __init__(self, root: str | Path | OutputDir) -> None:
         self.claim = (
             root
             if isinstance(root, OutputDir)
-            else claim_output_dir(root, self.COMMAND, option="cache")
+            else claim_output_dir(root, STORE_COMMAND, option="run cache")
         )
-        self.root = Path(self.claim.shown)
-        self._opened = False
+        self.root = Path(self.claim.path)
+        self.store = ResultStore(self.root)
 
-    def key(self, task: RunTask) -> str:
-        """The file stem of one task's record."""
-        from model.sweep.runs import run_key
-
-        content = run_key(task.scenario.model_dump(mode="json"), task.root_seed, task.replicate)
-        return f"{content[:40]}-{safe_name(task.strategy, fallback='strategy')}"
-
-    def load(self, task: RunTask) -> RunRecord | None:
-        """The cached record of a task, or None (also for a file that cannot be read back)."""
-        path = self.root / f"{self.key(task)}.pkl"
-        if not path.is_file():
-            return None
-        try:
-            with path.open("rb") as fh:
-                record = pickle.load(fh)
-        except Exception:  # noqa: BLE001 - an unreadable cache entry is simply run again
-            return None
-        return record if isinstance(record, RunRecord) else None
-
-    def save(self, task: RunTask, record: RunRecord) -> None:
-        """Store one finished run atomically."""
-        if not self._opened:
-            open_output_dir(self.claim, [])
-            self._opened = True
-        atomic_write(
-            self.root / f"{self.key(task)}.pkl",
-            pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL),
-        )
+    def open(self) -> None:
+        """Create the folder and its marker (called once runs are about to be stored)."""
+        open_output_dir(self.claim, ["runs/"])
 
     def clear(self) -> None:
-        """Remove the cache's own files (after the outputs are safely written)."""
+        """Remove the store's own files (after the outputs are safely written)."""
         if not self.root.is_dir() or read_marker(self.root) is None:
             return
-        for path in self.root.glob("*.pkl"):
-            path.unlink(missing_ok=True)
-        remove_stale_temporaries(self.root)
+        for part in self.store.part_files():
+            part.unlink(missing_ok=True)
+        for folder in (self.store.runs_dir, self.root):
+            remove_stale_temporaries(folder)
         (self.root / MARKER).unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            self.root.rmdir()  # kept if anything else is inside
-
-
-def make_tasks(spec: ComparisonSpec) -> list[RunTask]:
-    """Every (strategy, replicate) of a comparison, replicate-major so early results pair up."""
-    return [
-        RunTask(s.name, i, spec.root_seed, s.scenario)
-        for i in range(spec.replicates)
-        for s in spec.strategies
-    ]
-
-
-@dataclass
-class ComparisonResult:
-    """What a comparison produced.
-
-    Attributes:
-        spec: the validated comparison (strategies, reference, seeds).
-        kpis: one row per finished run: scenario, strategy, replicate, seed and the KPIs.
-        daily: wide daily tables keyed by (strategy, replicate).
-        failures: one row per run that raised or was lost (strategy, replicate, error).
-    """
-
-    spec: ComparisonSpec
-    kpis: pd.DataFrame
-    daily: dict[tuple[str, int], pd.DataFrame]
-    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    def summary(self) -> pd.DataFrame:
-        """Per strategy and KPI: median, 10–90% band, paired difference, P(beats reference)."""
-        return summarise(self.kpis, self.spec.reference, self.spec.kpis, strategies=self.spec.names)
-
-    def ranking(self) -> pd.DataFrame:
-        """The strategies best first by the median of ``rank_by``."""
-        return ranking(self.summary(), self.spec.rank_by)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Tidy per-run, per-day rows: scenario, strategy, replicate, seed, day, metric, value."""
-        frames = []
-        keys = zip(self.kpis["strategy"], self.kpis["replicate"], strict=True)
-        seeds = dict(zip(keys, self.kpis["seed"], strict=True))
-        for (strategy, rep), daily in self._ordered_daily():
-            long = daily.melt(id_vars="day", var_name="metric", value_name="value")
-            long.insert(0, "seed", seeds[(strategy, rep)])
-            long.insert(0, "replicate", rep)
-            long.insert(0, "strategy", strategy)
-            long.insert(0, "scenario", self.spec.name)
-            frames.append(long)
-        if not frames:
-            return pd.DataFrame(
-                columns=["scenario", "strategy", "replicate", "seed", "day", "metric", "value"]
-            )
-        out = pd.concat(frames, ignore_index=True)
-        out["day"] = out["day"].astype(np.int32)
-        out["replicate"] = out["replicate"].astype(np.int32)
-        out["value"] = out["value"].astype(float)
-        for col in ("scenario", "strategy", "seed", "metric"):
-            out[col] = out[col].astype("category")
-        return out
-
-    def series(self, metric: str) -> dict[str, pd.DataFrame]:
-        """Per strategy, one daily metric as a day × replicate table (for fan charts)."""
-        out: dict[str, pd.DataFrame] = {}
-        for name in self.spec.names:
-            cols = {
-                rep: daily.set_index("day")[metric]
-                for (s, rep), daily in self._ordered_daily()
-                if s == name
-            }
-            if cols:
-                out[name] = pd.DataFrame(cols)
-        return out
-
-    def provenance(self) -> dict[str, Any]:
-        """Enough to reproduce every run: version, seeds, the resolved scenario per strategy."""
-        spec = self.spec
-        return {
-            "package_version": __version__,
-            "comparison": spec.name,
-            "comparison_file": str(spec.path),
-            "base_scenario": str(spec.base_path),
-            "market_overrides": spec.market_overrides,
-            "reference": spec.reference,
-            "rank_by": spec.rank_by,
-            "root_seed": spec.root_seed,
-            "replicates": spec.replicates,
-            "replicate_seeds": [
-                seed_label(replicate_seed(spec.root_seed, i)) for i in range(spec.replicates)
-            ],
-            "strategies": {
-                s.name: {"description": s.description, "overrides": s.overrides}
-                for s in spec.strategies
-            },
-        }
-
-    def resolved_scenarios(self) -> dict[str, str]:
-        """Each strategy's resolved scenario as TOML (runnable with ``run.py run``)."""
-        return {s.name: scenario_to_toml(s.scenario) for s in self.spec.strategies}
-
-    def write(self, out: str | Path, *, plots: bool = True, overwrite: bool = False) -> Path:
-        """Write every output file into ``out`` (whole; see :mod:`model.compare.outputs`)."""
-        from model.compare.outputs import write_outputs
-
-        return write_outputs(self, out, plots=plots, overwrite=overwrite)
-
-    def _ordered_daily(self):
-        order = {name: i for i, name in enumerate(self.spec.names)}
-        return sorted(self.daily.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
-
-
-def check_plan(spec: ComparisonSpec, *, workers: int | None, scheduler: str | None) -> None:
-    """Refuse a comparison that cannot fit in memory, before any run starts.
-
-    Raises:
-        InputError: with the estimate and what would fit (see :mod:`model.resources`).
-    """
-    runs = len(spec.strategies) * spec.replicates
-    largest = max(spec.strategies, key=lambda s: scenario_run_bytes(s.scenario)).scenario
-    days = max(s.scenario.sim.days for s in spec.strategies)
-    check_memory(
-        what=f"comparison {spec.name!r}: {len(spec.strategies)} strategies × "
-        f"{spec.replicates:,} replicates × {days} days",
-        size=largest.market.size,
-        per_run=scenario_run_bytes(largest),
-        parallel=concurrency(workers, runs),
-        held=runs * days * COMPARE_BYTES_PER_RUN_DAY,
-        held_per_replicate=len(spec.strategies) * days * COMPARE_BYTES_PER_RUN_DAY,
-        scheduler=scheduler,
-    )
+        for folder in (self.store.runs_dir, self.root):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # kept if anything else is inside
 
 
 def run_comparison(
     path: str | Path | ComparisonSpec,
     *,
     replicates: int | None = None,
+    draws: int | None = None,
+    uncertainty: bool = True,
     seed: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    retries: int = 2,
     market_overrides: dict[str, Any] | None = None,
     out: str | Path | None = None,
     progress: bool = False,
-    cache: str | Path | OutputDir | RunCache | None = None,
+    store: str | Path | OutputDir | RunStore | None = None,
+    log=None,
 ) -> ComparisonResult:
-    """Run every strategy of a comparison file over its replicates, with common random numbers.
+    """Run every strategy of a comparison on the same draws and seeds, and summarise it.
 
     Args:
         path: the comparison TOML file (or an already loaded spec).
-        replicates: overrides the file's ``replicates``.
+        replicates: replicates per draw; overrides the file's.
+        draws: draws of the uncertain market; overrides the file's.
+        uncertainty: False: the noise-only comparison on the base market.
         seed: the root seed; overrides the file's ``root_seed``.
         workers: 1 in-process; N a local pool; None every core.
         scheduler: a Dask scheduler address instead of local workers.
-        market_overrides: dotted-key overrides of the shared market, e.g.
-            ``{"market.size": 20_000, "sim.days": 180}`` for a quick look.
+        retries: resubmissions of a run whose worker died (a run that raises is data).
+        market_overrides: dotted-key overrides of the shared market (``--set``), e.g.
+            ``{"market.size": 20_000, "sim.days": 180}`` for a quick look; not drawn.
         out: when given, write every output file (Parquet, CSV, PNG, report.html) there.
         progress: show a progress bar.
-        cache: a directory for finished runs; runs already there are reused, not rerun, so an
-            interrupted comparison resumes (see :class:`RunCache`).
+        store: a directory for finished runs; runs already there are reused, not rerun, so an
+            interrupted comparison resumes (see :class:`RunStore`); default a temporary one.
+        log: where to print what is reused (e.g. ``print``).
 
     Returns:
-        The comparison's KPIs and daily tables; ``summary()``, ``ranking()``, ``to_frame()``.
+        The comparison's KPIs, daily tables and draws; ``summary()``, ``ranking()``,
+        ``verdict()``, ``conditions()``, ``to_frame()``.
 
     Example::
 
         from model import run_comparison
-        res = run_comparison("scenarios/compare_operating_modes.toml", replicates=8)
-        res.ranking()[["rank", "strategy", "median", "p10", "p90", "p_beats_reference"]]
+        res = run_comparison("scenarios/compare_operating_modes.toml", draws=4, replicates=2)
+        res.ranking()[["rank", "strategy", "median", "p_best", "regret_p90"]]
     """
     if isinstance(path, ComparisonSpec):
-        if market_overrides:
-            raise ValueError("market_overrides need the comparison file's path, not a loaded spec")
+        if any(x is not None for x in (replicates, draws, seed, market_overrides)) or (
+            not uncertainty
+        ):
+            raise ValueError("settings other than where to run need the file's path, not a spec")
         spec = path
-        if replicates is not None or seed is not None:
-            if (replicates is not None and not 1 <= replicates <= MAX_REPLICATES) or (
-                seed is not None and seed < 0
-            ):
-                raise ValueError(
-                    f"replicates = {replicates} must be 1 to {MAX_REPLICATES}, seed = {seed} ≥ 0"
-                )
-            spec = dataclasses.replace(
-                spec,
-                replicates=spec.replicates if replicates is None else int(replicates),
-                root_seed=spec.root_seed if seed is None else int(seed),
-            )
     else:
         spec = load_comparison(
-            path, replicates=replicates, root_seed=seed, market_overrides=market_overrides
+            path,
+            replicates=replicates,
+            root_seed=seed,
+            draws=draws,
+            uncertainty=uncertainty,
+            market_overrides=market_overrides,
         )
-    tasks = make_tasks(spec)
-    check_plan(spec, workers=workers, scheduler=scheduler)
-    records: dict[tuple[str, int], RunRecord] = {}
-    store = cache if isinstance(cache, RunCache) or cache is None else RunCache(cache)
-    if store is not None:
-        for task in tasks:
-            cached = store.load(task)
-            if cached is not None:
-                records[(task.strategy, task.replicate)] = cached
-        tasks = [t for t in tasks if (t.strategy, t.replicate) not in records]
-        if records and progress:
-            print(f"resuming: {len(records)} finished runs reused from {store.root}")
-    failures = []
-    label = f"compare {spec.name}" if progress else None
-    with open_executor(workers=workers, scheduler=scheduler) as executor:
-        for task, outcome in map_runs(executor, run_task, tasks, progress=label):
-            if outcome.ok:
-                records[(task.strategy, task.replicate)] = outcome.value
-                if store is not None:
-                    store.save(task, outcome.value)
-            else:
-                failures.append(
-                    {
-                        "strategy": task.strategy,
-                        "replicate": task.replicate,
-                        "lost": outcome.lost,
-                        "error": outcome.error,
-                    }
-                )
-    rows = []
-    for s in spec.strategies:
-        for i in range(spec.replicates):
-            rec = records.get((s.name, i))
-            if rec is not None:
-                rows.append(
-                    {
-                        "scenario": spec.name,
-                        "strategy": s.name,
-                        "replicate": i,
-                        "seed": rec.seed,
-                        **rec.kpis,
-                    }
-                )
-    kpis = pd.DataFrame(rows)
-    for col in kpis.columns.difference(["scenario", "strategy", "replicate", "seed"]):
-        # None (an undefined KPI) becomes NaN, so every KPI column is numeric in Parquet.
-        kpis[col] = pd.to_numeric(kpis[col], errors="coerce").astype(float)
-    if kpis.empty:
-        raise RuntimeError(
-            f"every run of comparison {spec.name!r} failed; first error: "
-            f"{failures[0]['error'] if failures else 'none recorded'}"
-        )
-    result = ComparisonResult(
-        spec=spec,
-        kpis=kpis,
-        daily={key: rec.daily for key, rec in records.items()},
-        failures=pd.DataFrame(failures, columns=["strategy", "replicate", "lost", "error"]),
+    plan = comparison_plan(spec)
+    days = max(s.scenario.sim.days for s in spec.strategies)
+    per_run_day = days * COMPARE_BYTES_PER_RUN_DAY
+    engine.check_plan_memory(
+        plan,
+        workers=workers,
+        scheduler=scheduler,
+        held=len(plan.table) * per_run_day,
+        held_per_replicate=len(spec.strategies) * spec.draws * per_run_day,
     )
+    with contextlib.ExitStack() as stack:
+        if store is None:
+            store = stack.enter_context(tempfile.TemporaryDirectory(prefix="sidomain-runs-"))
+            runs = RunStore(claim_output_dir(store, STORE_COMMAND, option="run cache"))
+        else:
+            runs = store if isinstance(store, RunStore) else RunStore(store)
+        todo = engine.missing(plan, runs.store)
+        reused = len(plan.tasks) - len(todo)
+        if reused and log:
+            log(f"resuming: {reused} finished runs reused from {runs.claim.shown}")
+        label = f"compare {spec.name}" if progress else None
+        engine.execute(
+            plan,
+            runs.store,
+            todo,
+            prepare=runs.open,
+            workers=workers,
+            scheduler=scheduler,
+            retries=retries,
+            progress=label,
+        )
+        result = _result(spec, engine.outcomes(plan, runs.store, series=True))
     if out is not None:
         result.write(out)
     return result
+
+
+def _result(spec: ComparisonSpec, table: pd.DataFrame) -> ComparisonResult:
+    ok = table[table["status"] == "ok"]
+    failed = table[table["status"] != "ok"]
+    failures = pd.DataFrame(
+        {
+            "strategy": failed["strategy"],
+            "draw": failed["draw"],
+            "replicate": failed["replicate"],
+            "lost": failed["status"].isin(["lost", "missing"]),
+            "error": failed["error"],
+        }
+    ).reset_index(drop=True)
+    if ok.empty:
+        first = failures["error"].dropna()
+        raise RuntimeError(
+            f"every run of comparison {spec.name!r} failed; first error: "
+            f"{first.iloc[0] if len(first) else 'none recorded'}"
+        )
+    kpi_cols = [c for c in ok.columns if c.startswith(KPI_PREFIX)]
+    kpis = ok[["strategy", "draw", "replicate", "seed", *kpi_cols]].rename(
+        columns={c: c[len(KPI_PREFIX) :] for c in kpi_cols}
+    )
+    kpis.insert(0, "scenario", spec.name)
+    for col in kpis.columns.difference(ID_COLUMNS):
+        # None (an undefined KPI) becomes NaN, so every KPI column is numeric in Parquet.
+        kpis[col] = pd.to_numeric(kpis[col], errors="coerce").astype(float)
+    kpis["draw"] = kpis["draw"].astype(int)
+    kpis["replicate"] = kpis["replicate"].astype(int)
+    series_cols = [c for c in ok.columns if c.startswith(SERIES_PREFIX)]
+    daily = {}
+    for row in ok[["strategy", "draw", "replicate", *series_cols]].to_dict("records"):
+        frame = pd.DataFrame(
+            {
+                c[len(SERIES_PREFIX) :]: np.asarray(row[c], dtype=float)
+                for c in series_cols
+                if row[c] is not None
+            }
+        )
+        if "day" in frame:
+            frame["day"] = frame["day"].astype(np.int32)
+        daily[(row["strategy"], int(row["draw"]), int(row["replicate"]))] = frame
+    kpis["payback_day"] = paired_payback(kpis, daily, spec.reference)
+    order = {name: i for i, name in enumerate(spec.names)}
+    kpis = kpis.sort_values(
+        ["strategy", "draw", "replicate"], key=lambda c: c.map(order) if c.name == "strategy" else c
+    )
+    draws = spec.draw_table
+    return ComparisonResult(spec, kpis.reset_index(drop=True), daily, draws, failures)

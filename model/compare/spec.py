@@ -1,68 +1,77 @@
-"""Comparison files: one shared market, several strategies, one of them the reference.
+"""Comparison files: one shared market, several strategies, a reference, draws of the unknown.
 
-A comparison file (paths relative to the file)::
+The file format is the experiment engine's (:mod:`model.experiment.spec`); a comparison is the
+file with ``[[strategies]]``::
 
     name = "compare_operating_modes"        # optional; defaults to the file's stem
     description = "..."
     reference = "public_only"               # the strategy every other one is judged against
-    replicates = 40                         # default; --replicates overrides
-    root_seed = 20240601                    # default; --seed overrides (else the base's sim.seed)
-    rank_by = "contribution"                # optional KPI to rank by (default contribution)
-    kpis = ["contribution", "roi", ...]     # optional: KPIs to summarise (default: KPIS)
+    rank_by = "contribution"                # optional: the KPI to rank by (a registry KPI)
+    kpis = ["contribution", "roi", ...]     # optional: KPIs to summarise (default: headline)
+    replicates = 3                          # per draw; --replicates overrides
+    draws = 12                              # draws of the uncertain market; --draws overrides
+    root_seed = 20260101                    # default; --seed overrides (else the base's seed)
 
     [market]                                # the shared market: not a strategy's choice
     base = "baseline.toml"                  # the base scenario
     set = { "market.size" = 300_000 }       # optional overrides by dotted key
+
+    [uncertainty]                           # optional: narrow, widen or fix registry ranges
+    "outreach.p_response" = { low = 0.01, high = 0.03, source = "push test 2026-09" }
 
     [[strategies]]
     name = "public_only"
     description = "No private domain: platforms only."
     set = { "operation.mode" = "none" }     # overrides of the market, by dotted key
 
-Overrides may be written as quoted dotted keys (``"operation.mode" = "none"``) or as TOML
-nested tables (``operation.mode = "none"``, which TOML reads as ``{operation = {mode = ...}}``);
-both are flattened to dotted keys. Lists (``shocks = [...]``) replace the whole list.
-
-Every strategy's scenario is resolved and validated against the scenario schema when the file
-is read, before any run starts, so a typo in the fourth strategy never costs three runs.
+Every strategy's scenario (named after the strategy) is resolved and validated when the file is
+read, before any run starts, so a typo in the fourth strategy never costs three runs; which
+market parameters are drawn is decided here too (:mod:`model.experiment.uncertainty`).
 """
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from model.errors import InputError
-from model.kpis import HEADLINE
-from model.metrics import KPI_DIRECTIONS
+from model.experiment.base import inner, resolve_base, validate_shared, with_values
+from model.experiment.spec import MAX_DRAWS, ExperimentFile, did_you_mean, read_spec
+from model.experiment.uncertainty import Uncertainty, resolve_uncertainty
+from model.kpis import HEADLINE, KPI
+from model.kpis import KPIS as REGISTRY
 from model.resources import MAX_REPLICATES
-from model.scenario import apply_overrides, resolve_raw, validate
-from model.scenario.loader import read_toml
+from model.scenario import apply_overrides, validate
 from model.scenario.schema import MAX_SEED, Scenario
 
-# The KPIs a comparison summarises by default, and which way is better for each: both from the
-# KPI registry (model/kpis.py).
+#: The KPIs a comparison summarises by default: the registry's headline KPIs.
 KPIS = HEADLINE
-DIRECTIONS = KPI_DIRECTIONS
-RANKABLE = tuple(k for k, way in DIRECTIONS.items() if way != "neutral")
-
-TOP_KEYS = (
-    "name",
-    "description",
-    "reference",
-    "replicates",
-    "root_seed",
-    "rank_by",
-    "kpis",
-    "market",
-    "strategies",
+#: KPIs of a comparison rather than of a run: computed from two runs paired on one cell.
+PAYBACK = KPI(
+    "payback_day",
+    "lower",
+    "days",
+    "Payback day vs the reference",
+    "first day from which the strategy's cumulative contribution stays ahead of the "
+    "reference's on the same cell (model.metrics.paired_payback_day; n/a: never within the "
+    "horizon)",
 )
-MARKET_KEYS = ("base", "set")
-STRATEGY_KEYS = ("name", "description", "set")
-DEFAULT_RANK_BY = "value_created"
-DEFAULT_REPLICATES = 20
+PAIRED_KPIS: dict[str, KPI] = {PAYBACK.name: PAYBACK}
+#: Which way is better, per KPI, from the registry ("neutral": summarised, never ranked), and
+#: for the paired KPIs.
+DIRECTIONS: dict[str, str] = {name: k.direction for name, k in {**REGISTRY, **PAIRED_KPIS}.items()}
+RANKABLE = tuple(k for k, way in DIRECTIONS.items() if way != "neutral")
+#: The ranking KPI when the file names none: value created once the registry has it.
+DEFAULT_RANK_BY = "value_created" if "value_created" in DIRECTIONS else "contribution"
+#: Replicates per draw, and draws, when the file and the command line say nothing. Chosen so
+#: the main job (4 strategies, 1M people, a year) fits its time on a 2-core laptop; see README.
+DEFAULT_REPLICATES = 3
+DEFAULT_DRAWS = 10
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,14 @@ class Strategy:
 
 @dataclass(frozen=True)
 class ComparisonSpec:
-    """A validated comparison. Build it with :func:`load_comparison`."""
+    """A validated comparison. Build it with :func:`load_comparison`.
+
+    Attributes:
+        replicates: replicates per draw (per cell's market).
+        uncertainty: the drawn and the stated market parameters, and the number of draws.
+        market_overrides: every shared override (the file's ``[market] set``, its
+            ``[uncertainty]`` values, ``--set``), applied before each strategy's own.
+    """
 
     path: Path
     name: str
@@ -90,12 +106,17 @@ class ComparisonSpec:
     root_seed: int
     rank_by: str
     kpis: tuple[str, ...]
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    uncertainty: Uncertainty
 
     @property
     def names(self) -> list[str]:
         """Strategy names in file order."""
         return [s.name for s in self.strategies]
+
+    @property
+    def draws(self) -> int:
+        """K, the number of draws of the uncertain market (1: noise only)."""
+        return self.uncertainty.draws
 
     def strategy(self, name: str) -> Strategy:
         """The strategy called ``name``."""
@@ -104,22 +125,33 @@ class ComparisonSpec:
                 return s
         raise KeyError(name)
 
+    @cached_property
+    def draw_table(self) -> pd.DataFrame:
+        """One row per draw: ``draw``, ``seed`` and the drawn values (``draws.csv``)."""
+        return self.uncertainty.table(self.root_seed)
+
 
 def load_comparison(
     path: str | Path,
     *,
     replicates: int | None = None,
     root_seed: int | None = None,
+    draws: int | None = None,
+    uncertainty: bool = True,
     market_overrides: dict[str, Any] | None = None,
 ) -> ComparisonSpec:
     """Read and validate a comparison file.
 
     Args:
         path: the comparison TOML file.
-        replicates: overrides the file's ``replicates``.
+        replicates: overrides the file's ``replicates`` (per draw).
         root_seed: overrides the file's ``root_seed``.
+        draws: overrides the file's ``draws``.
+        uncertainty: False: no draws, the base market only (a noise-only comparison, with
+            ``draws × replicates`` replicates unless ``replicates`` is given: the same runs).
+            A file's ``draws = 0`` means the same.
         market_overrides: extra dotted-key overrides of the shared market (``--set``), applied
-            after the file's ``[market] set`` and before each strategy's own overrides.
+            after the file's and before each strategy's own; a key set here is not drawn.
 
     Returns:
         The comparison with every strategy's scenario resolved and validated.
@@ -129,235 +161,180 @@ def load_comparison(
     """
     path = Path(path)
     src = str(path)
-    raw = read_toml(path)
-    _check_keys(raw, TOP_KEYS, "", src)
-
-    # --- the shared market ------------------------------------------------------------------
-    market = raw.get("market")
-    if not isinstance(market, dict):
-        raise InputError(
-            f"market = {market!r}: required, a table naming the base scenario, e.g.\n"
-            '  [market]\n  base = "baseline.toml"',
-            file=src,
-        )
-    _check_keys(market, MARKET_KEYS, "market", src)
-    base_ref = market.get("base")
-    if not isinstance(base_ref, str) or not base_ref.strip() or "\x00" in base_ref:
-        raise InputError(
-            f"market.base = {base_ref!r}: required, the base scenario's path relative to this "
-            'file (e.g. base = "baseline.toml")',
-            file=src,
-        )
-    base_path = (path.parent / base_ref).resolve()
-    if not base_path.is_file():
-        raise InputError(f"market.base = {base_ref!r}: no such file {base_path}", file=src)
-    if base_path == path.resolve():
-        raise InputError(
-            f"market.base = {base_ref!r}: points at this comparison file itself; it must name "
-            'a scenario file, e.g. base = "baseline.toml"',
-            file=src,
-        )
-    file_market = _overrides(market.get("set", {}), "market.set", src)
-    market_set = {**file_market, **(market_overrides or {})}
-    base_raw = resolve_raw(base_path)
-    market_table = base_raw.get("market")
-    if "strategies" in base_raw or isinstance(market_table, dict) and "base" in market_table:
-        raise InputError(
-            f"market.base = {base_ref!r}: is a comparison file, not a scenario; it must name a "
-            'scenario file, e.g. base = "baseline.toml"',
-            file=src,
-        )
-
-    name = raw.get("name", path.stem)
-    if not isinstance(name, str) or not name:
+    spec = read_spec(path)
+    _check_kind(spec, src)
+    base = resolve_base(spec, path, market_overrides)
+    name = spec.name if spec.name is not None else path.stem
+    if not name.strip():
         raise InputError(f"name = {name!r}: must be a non-empty string", file=src)
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise InputError(f"description = {description!r}: must be a string", file=src)
 
+    # Values the file states in [uncertainty] are facts of the shared market (--set wins).
+    known = {k: e.value for k, e in spec.uncertainty.items() if e.value is not None}
+    known = {k: v for k, v in known.items() if k not in base.cli_set}
     try:
-        market_raw = apply_overrides(base_raw, market_set)
+        market_raw = apply_overrides(base.raw, known)
     except InputError as err:
-        raise InputError(f"in the shared market ([market] or --set): {err}", file=src) from None
-    market_raw["name"] = name
-    try:
-        market_scenario = validate(market_raw, source=src, overridden=market_set.keys())
-    except InputError as err:
-        message = _with_values(_inner(err), market_set)
-        # Name the place the user must edit: the command line or the file's [market] table.
-        from_cli = any(
-            message.startswith(k) or f" {k}" in message for k in (market_overrides or {})
-        )
-        where = "in --set" if from_cli else "in the shared market ([market])"
-        raise InputError(f"{where}: {message}", file=src) from None
+        raise InputError(f"in [uncertainty]: {inner(err)}", file=src) from None
+    shared = dataclasses.replace(base, raw=market_raw, file_set={**base.file_set, **known})
+    market = validate_shared(shared, src, name=name)
 
-    # --- strategies -------------------------------------------------------------------------
-    entries = raw.get("strategies")
-    if not isinstance(entries, list) or not entries:
-        raise InputError(
-            f"strategies = {_short(entries)}: required, a list of [[strategies]] tables, each "
-            "with name, description and set",
-            file=src,
-        )
-    strategies: list[Strategy] = []
-    seen: set[str] = set()
-    for i, entry in enumerate(entries):
-        where = f"strategies[{i}]"
-        if not isinstance(entry, dict):
-            raise InputError(f"{where} = {_short(entry)}: must be a table", file=src)
-        _check_keys(entry, STRATEGY_KEYS, where, src)
-        sname = entry.get("name")
-        if not isinstance(sname, str) or not sname.strip():
-            raise InputError(f"{where}.name = {sname!r}: required, a non-empty string", file=src)
-        if any(c in sname for c in "/\\") or sname != sname.strip():
-            raise InputError(
-                f"{where}.name = {sname!r}: no slashes or surrounding spaces (it names files)",
-                file=src,
-            )
-        if sname in seen:
-            raise InputError(f"{where}.name = {sname!r}: used by two strategies", file=src)
-        seen.add(sname)
-        sdesc = entry.get("description", "")
-        if not isinstance(sdesc, str):
-            raise InputError(f"{where}.description = {sdesc!r}: must be a string", file=src)
-        overrides = _overrides(entry.get("set", {}), f"{where}.set", src)
-        try:
-            sraw = apply_overrides(market_raw, overrides)
-            sraw["name"] = name
-            sraw["description"] = sdesc
-            scenario = validate(sraw, source=src, overridden=overrides.keys())
-        except InputError as err:
-            raise InputError(
-                f"strategy {sname!r} ({where}.set): {_with_values(_inner(err), overrides)}",
-                file=src,
-            ) from None
-        strategies.append(Strategy(sname, sdesc, overrides, scenario))
-
+    strategies = tuple(
+        _strategy(i, entry, market_raw, src) for i, entry in enumerate(spec.strategies or ())
+    )
     names = [s.name for s in strategies]
-    reference = raw.get("reference")
-    if reference is None:
-        raise InputError(
-            f"reference: required, but missing; name the strategy the others are judged "
-            f"against, one of {names}",
-            file=src,
-        )
-    if reference not in names:
-        hint = _did_you_mean(str(reference), names)
-        raise InputError(
-            f"reference = {reference!r}: not a strategy in this file{hint}; one of {names}",
-            file=src,
-        )
+    for i, name_i in enumerate(names):
+        if name_i in names[:i]:
+            raise InputError(f"strategies[{i}].name = {name_i!r}: used by two strategies", file=src)
+    reference = _reference(spec.reference, names, src)
 
-    # --- run settings -----------------------------------------------------------------------
-    n_rep = replicates if replicates is not None else raw.get("replicates", DEFAULT_REPLICATES)
-    if not isinstance(n_rep, int) or isinstance(n_rep, bool) or not 1 <= n_rep <= MAX_REPLICATES:
-        where = "--replicates" if replicates is not None else "replicates"
+    stated_by = {
+        "[market] set": base.file_set,
+        "[uncertainty]": known,
+        "--set": base.cli_set,
+        **{f"strategy {s.name!r}": s.overrides for s in strategies},
+    }
+    file_draws = DEFAULT_DRAWS if spec.draws is None else spec.draws
+    n_draws = _count(draws, file_draws, DEFAULT_DRAWS, "--draws", "draws", 0, MAX_DRAWS, src)
+    if n_draws == 1:
+        raise InputError("--draws = 1: give 2 or more (or --no-uncertainty)", file=src)
+    uncertainty = uncertainty and n_draws > 0
+    drawn = resolve_uncertainty(
+        spec.uncertainty, market, stated_by, draws=n_draws, enabled=uncertainty, src=src
+    )
+    if uncertainty and not drawn.drawn:
         raise InputError(
-            f"{where} = {n_rep!r}: must be a whole number from 1 to {MAX_REPLICATES:,} (the "
-            "spread of a KPI narrows as 1/√replicates: 10,000 already pins it to 1%)",
+            "no uncertain market parameter is left to draw (the file or --set states every "
+            "one); run with --no-uncertainty for the noise-only comparison",
             file=src,
         )
-    seed = root_seed if root_seed is not None else raw.get("root_seed", market_scenario.sim.seed)
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+    # Without draws, the same number of runs: draws × replicates of the base market (a file
+    # that asks for no draws means its replicates as written).
+    per_draw = spec.replicates or DEFAULT_REPLICATES
+    default = per_draw if uncertainty or n_draws == 0 else per_draw * n_draws
+    n_rep = _count(replicates, None, default, "--replicates", "replicates", 1, MAX_REPLICATES, src)
+    seed = (
+        root_seed
+        if root_seed is not None
+        else (spec.root_seed if spec.root_seed is not None else market.sim.seed)
+    )
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         where = "--seed" if root_seed is not None else "root_seed"
         raise InputError(
             f"{where} = {seed!r}: must be a whole number from 0 to {MAX_SEED}", file=src
         )
-
-    kpis = raw.get("kpis", list(KPIS))
-    if not isinstance(kpis, list) or not kpis or not all(isinstance(k, str) for k in kpis):
-        raise InputError(f"kpis = {_short(kpis)}: must be a non-empty list of KPI names", file=src)
-    for i, kpi in enumerate(kpis):
-        if kpi not in DIRECTIONS:
-            hint = _did_you_mean(kpi, list(DIRECTIONS))
-            raise InputError(
-                f"kpis[{i}] = {kpi!r}: not a comparable KPI{hint}; allowed: "
-                f"{', '.join(DIRECTIONS)}",
-                file=src,
-            )
-    rank_by = raw.get("rank_by", DEFAULT_RANK_BY)
-    if rank_by not in RANKABLE:
-        hint = _did_you_mean(str(rank_by), list(RANKABLE))
-        raise InputError(
-            f"rank_by = {rank_by!r}: not a KPI with a better direction{hint}; allowed: "
-            f"{', '.join(RANKABLE)}",
-            file=src,
-        )
-    if rank_by not in kpis:
-        kpis = [rank_by, *kpis]
-
+    rank_by, kpis = _kpis(spec, src)
     return ComparisonSpec(
         path=path,
         name=name,
-        description=description,
-        base_path=base_path,
-        market_overrides=market_set,
-        strategies=tuple(strategies),
+        description=spec.description,
+        base_path=base.path,
+        market_overrides={**base.file_set, **known, **base.cli_set},
+        strategies=strategies,
         reference=reference,
         replicates=n_rep,
         root_seed=seed,
         rank_by=rank_by,
-        kpis=tuple(dict.fromkeys(kpis)),
-        raw=raw,
+        kpis=kpis,
+        uncertainty=drawn,
     )
 
 
-def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}, "c.d": 2}`` → ``{"a.b": 1, "c.d": 2}``; lists stay whole values."""
-    flat: dict[str, Any] = {}
-    for key, value in table.items():
-        dotted = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict):
-            # An empty table sets nothing (rather than replacing a whole section with {}).
-            flat.update(flatten(value, dotted))
-        else:
-            flat[dotted] = value
-    return flat
-
-
-def _overrides(table: Any, where: str, src: str) -> dict[str, Any]:
-    if not isinstance(table, dict):
+def _check_kind(spec: ExperimentFile, src: str) -> None:
+    if spec.kind == "sweep":
         raise InputError(
-            f"{where} = {_short(table)}: must be a table of dotted keys, e.g. "
-            '{ "operation.mode" = "persona" }',
+            "is a sweep spec ([sweep]), not a comparison: run it with `python run.py sweep`",
             file=src,
         )
-    return flatten(table)
-
-
-def _check_keys(table: dict[str, Any], allowed: tuple[str, ...], where: str, src: str) -> None:
-    for key in table:
-        if key not in allowed:
-            field_name = f"{where}.{key}" if where else key
-            hint = _did_you_mean(key, list(allowed))
+    if not spec.strategies:
+        raise InputError(
+            f"strategies = {spec.strategies!r}: required, a list of [[strategies]] tables, "
+            "each with name, description and set",
+            file=src,
+        )
+    for key in ("sample", "sensitivity", "run", "scenario", "set"):
+        if getattr(spec, key) is not None:
             raise InputError(
-                f"{field_name}: unknown key{hint or '.'} Allowed here: {', '.join(allowed)}",
+                f"{key}: belongs to sweep specs; a comparison names its base as [market] base "
+                "and its shared overrides as [market] set",
                 file=src,
             )
 
 
-def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+def _strategy(i: int, entry, market_raw: dict[str, Any], src: str) -> Strategy:
+    where = f"strategies[{i}]"
+    name = entry.name
+    if not name.strip() or any(c in name for c in "/\\\x00") or name != name.strip():
+        raise InputError(
+            f"{where}.name = {name!r}: a non-empty name without slashes or surrounding spaces "
+            "(it names files)",
+            file=src,
+        )
+    try:
+        raw = apply_overrides(market_raw, entry.set)
+        raw["name"] = name
+        raw["description"] = entry.description
+        scenario = validate(raw, source=src, overridden=entry.set.keys())
+    except InputError as err:
+        raise InputError(
+            f"strategy {name!r} ({where}.set): {with_values(inner(err), entry.set)}", file=src
+        ) from None
+    return Strategy(name, entry.description, dict(entry.set), scenario)
 
 
-def _inner(err: InputError) -> str:
-    """An InputError's message without its ``file:`` prefix (we add our own context)."""
-    text = str(err)
-    prefix = f"{err.file}: " if err.file else ""
-    return text.removeprefix(prefix)
+def _reference(reference: str | None, names: list[str], src: str) -> str:
+    if reference is None:
+        raise InputError(
+            "reference: required, but missing; name the strategy the others are judged "
+            f"against, one of {names}",
+            file=src,
+        )
+    if reference not in names:
+        raise InputError(
+            f"reference = {reference!r}: not a strategy in this file"
+            f"{did_you_mean(reference, names)}; one of {names}",
+            file=src,
+        )
+    return reference
 
 
-def _with_values(message: str, overrides: dict[str, Any]) -> str:
-    """Name the overridden value in schema messages that give only the key (unknown keys)."""
-    # The loader tags override errors "[from an override, not the file]"; here the override
-    # *is* in the comparison file, and the message already says which table it came from.
-    message = message.replace(" [from an override, not the file]", "")
-    for key, value in overrides.items():
-        message = message.replace(f"{key}: unknown key", f"{key} = {_short(value)}: unknown key")
-    return message
+def _count(
+    cli: int | None,
+    file: int | None,
+    default: int,
+    flag: str,
+    key: str,
+    low: int,
+    high: int,
+    src: str,
+) -> int:
+    value = cli if cli is not None else (file if file is not None else default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        where = flag if cli is not None else key
+        raise InputError(
+            f"{where} = {value!r}: must be a whole number from {low} to {high:,} (a spread "
+            "narrows as 1/√n: 10,000 already pins it to 1%)",
+            file=src,
+        )
+    return value
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _kpis(spec: ExperimentFile, src: str) -> tuple[str, tuple[str, ...]]:
+    kpis = list(spec.kpis) if spec.kpis is not None else list(KPIS)
+    for i, kpi in enumerate(kpis):
+        if kpi not in DIRECTIONS:
+            raise InputError(
+                f"kpis[{i}] = {kpi!r}: not a KPI{did_you_mean(kpi, list(DIRECTIONS))}; "
+                f"allowed: {', '.join(DIRECTIONS)}",
+                file=src,
+            )
+    rank_by = spec.rank_by if spec.rank_by is not None else DEFAULT_RANK_BY
+    if rank_by not in RANKABLE:
+        why = (
+            "is descriptive (neither more nor less is better): it is summarised, never ranked"
+            if DIRECTIONS.get(rank_by) == "neutral"
+            else f"not a KPI{did_you_mean(rank_by, list(RANKABLE))}"
+        )
+        raise InputError(
+            f"rank_by = {rank_by!r}: {why}; rank by one of {', '.join(RANKABLE)}", file=src
+        )
+    return rank_by, tuple(dict.fromkeys([rank_by, *kpis, *PAIRED_KPIS]))

@@ -44,10 +44,10 @@ import pandas as pd
 
 from model._version import __version__
 from model.api import simulate
-from model.compare.runner import RunTask, run_task
 from model.compare.spec import DIRECTIONS, load_comparison
 from model.compare.summary import summarise
 from model.errors import InputError
+from model.experiment.tasks import RunTask, run_task
 from model.scenario import apply_overrides, load_scenario, scenario_to_toml, validate
 from model.scenario.loader import read_toml
 from model.scenario.schema import Scenario
@@ -482,8 +482,8 @@ def execute(request: RunRequest, report: Callable[[int, int], None] | None = Non
     rows, daily = [], {}
     for done, task in enumerate(tasks, start=2):
         record = run_task(task)
-        rows.append({"strategy": task.strategy, "replicate": task.replicate, **record.kpis})
-        daily[(task.strategy, task.replicate)] = record.daily
+        rows.append({"strategy": task.label, "replicate": task.replicate, **record.kpis})
+        daily[(task.label, task.replicate)] = record.daily
         if report:
             report(done, total)
     kpis = pd.DataFrame(rows)

@@ -23,16 +23,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.experiment.design import SAMPLER_SPAWN_KEY
 from model.outputs import OutputDir, atomic_write
-from model.sweep.runner import Log, build_plan, execute_plan, load_sweep
-from model.sweep.sampling import SAMPLER_SPAWN_KEY, scale
+from model.sweep.reading import load_sweep
+from model.sweep.runner import Log, build_plan, execute_plan
 from model.sweep.spec import Param, SweepSpec
 
 DUMMY = "dummy"
 
 
 def _problem(params: tuple[Param, ...]) -> dict[str, Any]:
-    # SALib samples the unit cube; scale() maps to each range (log and integer aware).
+    # SALib samples the unit cube; Range.at maps to each range (log and integer aware).
     return {
         "num_vars": len(params) + 1,
         "names": [p.key for p in params] + [DUMMY],
@@ -64,8 +65,9 @@ def design(spec: SweepSpec, method: str) -> np.ndarray:
     if method == "sobol":
         return sobol_sample.sample(problem, opts.sobol_n, calc_second_order=False, seed=seed)
     if method == "morris":
-        return morris_sample.sample(problem, opts.morris_trajectories,
-                                    num_levels=opts.morris_levels, seed=seed)
+        return morris_sample.sample(
+            problem, opts.morris_trajectories, num_levels=opts.morris_levels, seed=seed
+        )
     raise ValueError(f"unknown method {method!r}")
 
 
@@ -73,8 +75,9 @@ def _rows_to_points(spec: SweepSpec, x: np.ndarray) -> tuple[list[dict[str, Any]
     points, seeds = [], []
     for row in x:
         # Unit-cube coordinates of exactly 1.0 (Morris' top level) stay inside the range.
-        points.append({p.key: scale(p, float(min(u, 1.0))) for p, u in zip(spec.params, row[:-1],
-                                                                            strict=True)})
+        points.append(
+            {p.key: p.range.at(float(u)) for p, u in zip(spec.params, row[:-1], strict=True)}
+        )
         seeds.append(dummy_seed(spec.root_seed, row[-1]))
     return points, seeds
 
@@ -99,8 +102,11 @@ class SensitivityResult:
         Columns: parameter, value, conf, above_noise (value − conf > dummy value + conf).
         """
         index = "ST" if method == "sobol" else "mu_star"
-        sub = self.indices[(self.indices["method"] == method) & (self.indices["metric"] == metric)
-                           & (self.indices["index"] == index)]
+        sub = self.indices[
+            (self.indices["method"] == method)
+            & (self.indices["metric"] == metric)
+            & (self.indices["index"] == index)
+        ]
         dummy = sub[sub["parameter"] == DUMMY]
         floor = float((dummy["value"] + dummy["conf"]).iloc[0]) if len(dummy) else 0.0
         ranked = sub[sub["parameter"] != DUMMY].sort_values("value", ascending=False)
@@ -162,9 +168,18 @@ def run_sensitivity(
         points += p
         seeds += s
     plan = build_plan(spec, points, point_seeds=seeds, kind="sensitivity")
-    report = execute_plan(plan, out, workers=workers, scheduler=scheduler, executor=executor,
-                          retries=retries, progress=progress, log=log, overwrite=overwrite,
-                          manifest_extra={"designs": {m: list(v) for m, v in spans.items()}})
+    report = execute_plan(
+        plan,
+        out,
+        workers=workers,
+        scheduler=scheduler,
+        executor=executor,
+        retries=retries,
+        progress=progress,
+        log=log,
+        overwrite=overwrite,
+        manifest_extra={"designs": {m: list(v) for m, v in spans.items()}},
+    )
     out = Path(out)
 
     wide = load_sweep(out, wide=True)
@@ -173,7 +188,8 @@ def run_sensitivity(
     for kpi in spec.kpis:
         # Replicate means per point; a point with any failed replicate has no mean.
         per_point = wide.groupby("point").agg(
-            mean=(kpi, "mean"), n_ok=("status", lambda s: int((s == "ok").sum())))
+            mean=(kpi, "mean"), n_ok=("status", lambda s: int((s == "ok").sum()))
+        )
         y_all = per_point["mean"].where(per_point["n_ok"] == spec.replicates)
         y_all = y_all.reindex(range(len(points))).to_numpy(float)
         if not np.isfinite(y_all).all():
@@ -187,27 +203,39 @@ def run_sensitivity(
             y = y_all[start:stop]
             x = designs[method]
             if method == "sobol":
-                res = sobol_analyze.analyze(problem, y, calc_second_order=False,
-                                            num_resamples=opts.resamples, seed=_design_seed(
-                                                spec.root_seed, "sobol-boot"))
+                res = sobol_analyze.analyze(
+                    problem,
+                    y,
+                    calc_second_order=False,
+                    num_resamples=opts.resamples,
+                    seed=_design_seed(spec.root_seed, "sobol-boot"),
+                )
                 pairs = (("S1", "S1_conf"), ("ST", "ST_conf"))
             else:
-                res = morris_analyze.analyze(problem, x, y, num_levels=opts.morris_levels,
-                                             num_resamples=opts.resamples, seed=_design_seed(
-                                                 spec.root_seed, "morris-boot"))
+                res = morris_analyze.analyze(
+                    problem,
+                    x,
+                    y,
+                    num_levels=opts.morris_levels,
+                    num_resamples=opts.resamples,
+                    seed=_design_seed(spec.root_seed, "morris-boot"),
+                )
                 pairs = (("mu_star", "mu_star_conf"), ("sigma", None), ("mu", None))
             for name_i, name in enumerate(problem["names"]):
                 for index, conf in pairs:
-                    rows.append({
-                        "method": method,
-                        "metric": kpi,
-                        "parameter": name,
-                        "index": index,
-                        "value": float(res[index][name_i]),
-                        "conf": float(res[conf][name_i]) if conf else float("nan"),
-                    })
-    indices = pd.DataFrame(rows, columns=["method", "metric", "parameter", "index", "value",
-                                          "conf"])
+                    rows.append(
+                        {
+                            "method": method,
+                            "metric": kpi,
+                            "parameter": name,
+                            "index": index,
+                            "value": float(res[index][name_i]),
+                            "conf": float(res[conf][name_i]) if conf else float("nan"),
+                        }
+                    )
+    indices = pd.DataFrame(
+        rows, columns=["method", "metric", "parameter", "index", "value", "conf"]
+    )
     atomic_write(out / "indices.csv", lambda p: indices.to_csv(p, index=False))
     result = SensitivityResult(
         out=out,
@@ -224,6 +252,7 @@ def run_sensitivity(
 
         result.plots = [
             sensitivity_plot(indices, kpi, out / "plots" / f"sensitivity_{kpi}.png")
-            for kpi in spec.kpis if kpi not in skipped
+            for kpi in spec.kpis
+            if kpi not in skipped
         ]
     return result

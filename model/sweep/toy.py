@@ -52,6 +52,7 @@ def toy_run(scenario: dict, seed: np.random.SeedSequence) -> dict[str, float]:
       ``behaviour.rel_rate_private`` and noise (sd 2,000) from the seed;
     * ``roi`` peaks at 3 pushes a week and rises with the red packet;
     * ``repurchase_rate_90d`` follows ``behaviour.rel_rate_private``;
+    * ``n_public`` (descriptive: neither more nor less is better) grows with the pushes;
     * ``referral.p_convert`` has no effect on anything (the null lever of the sensitivity test).
 
     Raises:
@@ -69,6 +70,7 @@ def toy_run(scenario: dict, seed: np.random.SeedSequence) -> dict[str, float]:
         "contribution": 1e6 * p_join_max + 2e4 * rel_rate + 2e3 * noise[0],
         "roi": 0.5 - 0.05 * (pushes - 3) ** 2 + 0.02 * incentive + 0.01 * noise[1],
         "repurchase_rate_90d": 0.2 + 0.1 * rel_rate + 0.005 * noise[2],
+        "n_public": 1000.0 + 100.0 * pushes,
         "payback_day": None,
     }
 

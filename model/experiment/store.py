@@ -1,18 +1,22 @@
-"""The results store of a sweep directory: Parquet part files, one row per run, written atomically.
+"""The store of finished runs: Parquet part files, one row per run, written atomically.
 
-Layout of ``DIR``::
+One store for every experiment. Layout of ``DIR``::
 
-    DIR/sweep.json            the plan: spec, points, (point, replicate) -> run key
+    DIR/sweep.json            a sweep's plan: spec, points, (point, replicate) -> run key
     DIR/runs/part-*.parquet   finished runs, any number of files, append-only
     DIR/plots/*.png           figures of the last analysis
+
+A comparison keeps its store beside its output directory (``.NAME.runs/``, with ``runs/``
+only) until its outputs are written.
 
 A part file is written under a temporary name and moved into place with ``os.replace``
 (:func:`model.outputs.atomic_write`), so a reader (or a resumed sweep) sees whole files or
 nothing, even after ``kill -9``; the next writer removes temporaries of dead processes. Rows are
 keyed by the content-addressed ``run_key`` (:mod:`model.sweep.runs`); any directory may hold
 runs of several specs, and a run stored once is never run again. Run rows are wide: ``run_key,
-root_seed, replicate, status, error, traceback, attempts, elapsed_s, package_version`` and one
-float column ``kpi.<name>`` per KPI of the run's summary.
+root_seed, replicate, seed, status, error, traceback, attempts, elapsed_s, package_version``,
+one float column ``kpi.<name>`` per KPI of the run's summary and, for comparisons, one list
+column ``series.<metric>`` per daily metric (the run's daily table, one value a day).
 
 ``status`` is ``"ok"``, ``"error"`` (the run raised: a result, kept) or ``"lost"`` (its worker
 kept dying: not a result, run again on resume).
@@ -36,9 +40,20 @@ import pyarrow.parquet as pq
 from model.outputs import atomic_write, remove_stale_temporaries
 
 KPI_PREFIX = "kpi."
+SERIES_PREFIX = "series."
 FINISHED = ("ok", "error")
-BASE_COLUMNS = ("run_key", "root_seed", "replicate", "status", "error", "traceback", "attempts",
-                "elapsed_s", "package_version")
+BASE_COLUMNS = (
+    "run_key",
+    "root_seed",
+    "replicate",
+    "seed",
+    "status",
+    "error",
+    "traceback",
+    "attempts",
+    "elapsed_s",
+    "package_version",
+)
 #: What a sweep or sensitivity run writes in its directory (recorded in the output marker).
 STORE_FILES = ("sweep.json", "runs/", "plots/", "indices.csv")
 
@@ -59,9 +74,7 @@ def looks_like_store(path: str | os.PathLike) -> bool:
     except (OSError, ValueError):
         pass
     runs = root / "runs"
-    return runs.is_dir() and all(
-        p.name.startswith(("part-", ".part-")) for p in runs.iterdir()
-    )
+    return runs.is_dir() and all(p.name.startswith(("part-", ".part-")) for p in runs.iterdir())
 
 
 class ResultStore:
@@ -77,19 +90,29 @@ class ResultStore:
             return []
         return sorted(self.runs_dir.glob("part-*.parquet"))
 
-    def read(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """All stored runs, one row per run key (a finished row wins over a lost one)."""
+    def read(self, columns: list[str] | None = None, *, series: bool = False) -> pd.DataFrame:
+        """All stored runs, one row per run key (a finished row wins over a lost one).
+
+        Args:
+            columns: only these columns (default: all but the daily series).
+            series: also the ``series.*`` columns (a comparison's daily tables).
+        """
         frames = []
         for part in self.part_files():
-            table = pq.read_table(part)
-            if columns is not None:
-                table = table.select([c for c in columns if c in table.column_names])
-            frames.append(table.to_pandas())
+            names = pq.read_schema(part).names
+            wanted = [
+                c
+                for c in names
+                if (c.startswith(SERIES_PREFIX) and series)
+                or (not c.startswith(SERIES_PREFIX) and (columns is None or c in columns))
+            ]
+            frames.append(pq.read_table(part, columns=wanted).to_pandas())
         if not frames:
             return pd.DataFrame(columns=list(columns or BASE_COLUMNS))
         frame = pd.concat(frames, ignore_index=True)
         if "status" in frame:
-            # If a run is stored twice (two sweeps sharing a directory), prefer a finished row.
+            # If a run is stored twice (two sweeps sharing a directory, or a run lost and run
+            # again), prefer a finished row.
             frame["_rank"] = (~frame["status"].isin(FINISHED)).astype(int)
             frame = frame.sort_values(["_rank"], kind="stable").drop(columns="_rank")
         return frame.drop_duplicates("run_key", keep="first").reset_index(drop=True)
@@ -100,8 +123,9 @@ class ResultStore:
         return set(frame.loc[frame["status"].isin(FINISHED), "run_key"])
 
     @contextlib.contextmanager
-    def writer(self, *, flush_rows: int = 500, flush_seconds: float = 2.0,
-               max_flush_seconds: float = 60.0) -> Iterator[PartWriter]:
+    def writer(
+        self, *, flush_rows: int = 500, flush_seconds: float = 2.0, max_flush_seconds: float = 60.0
+    ) -> Iterator[PartWriter]:
         """A buffered writer that always flushes what it holds, even on Ctrl-C.
 
         The interval between part files starts at ``flush_seconds`` and doubles up to
@@ -110,8 +134,12 @@ class ResultStore:
         """
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temporaries()
-        writer = PartWriter(self.runs_dir, flush_rows=flush_rows, flush_seconds=flush_seconds,
-                            max_flush_seconds=max_flush_seconds)
+        writer = PartWriter(
+            self.runs_dir,
+            flush_rows=flush_rows,
+            flush_seconds=flush_seconds,
+            max_flush_seconds=max_flush_seconds,
+        )
         try:
             yield writer
         finally:
@@ -125,8 +153,9 @@ class ResultStore:
 class PartWriter:
     """Buffers run rows and writes them as part files (atomically) every N rows or T seconds."""
 
-    def __init__(self, folder: Path, *, flush_rows: int, flush_seconds: float,
-                 max_flush_seconds: float) -> None:
+    def __init__(
+        self, folder: Path, *, flush_rows: int, flush_seconds: float, max_flush_seconds: float
+    ) -> None:
         self.folder = folder
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
@@ -154,6 +183,10 @@ class PartWriter:
             if col.startswith(KPI_PREFIX):
                 frame[col] = frame[col].astype("float64")
         table = pa.Table.from_pandas(frame, preserve_index=False)
+        # Daily series as lists of float64 (an all-missing column would otherwise be null).
+        for i, name in enumerate(table.column_names):
+            if name.startswith(SERIES_PREFIX):
+                table = table.set_column(i, name, table.column(name).cast(pa.list_(pa.float64())))
         self._seq += 1
         name = f"part-{time.time_ns():020d}-{os.getpid()}-{self._seq:05d}.parquet"
         atomic_write(self.folder / name, lambda tmp: pq.write_table(table, tmp))
@@ -185,9 +218,7 @@ def result_hash(runs: pd.DataFrame) -> str:
     digest = hashlib.sha256()
     # A KPI column that is empty for every one of these runs (undefined everywhere, or only
     # present because other runs share the directory) says nothing about them: skip it.
-    kpi_cols = sorted(
-        c for c in runs.columns if c.startswith(KPI_PREFIX) and runs[c].notna().any()
-    )
+    kpi_cols = sorted(c for c in runs.columns if c.startswith(KPI_PREFIX) and runs[c].notna().any())
     for _, row in runs.sort_values("run_key").iterrows():
         values = []
         for col in kpi_cols:
@@ -195,8 +226,14 @@ def result_hash(runs: pd.DataFrame) -> str:
             values.append("nan" if v is None or pd.isna(v) else float(v).hex())
         error = row.get("error")
         digest.update(
-            "|".join([row["run_key"], str(row["status"]),
-                      "" if error is None or pd.isna(error) else str(error), *values]).encode()
+            "|".join(
+                [
+                    row["run_key"],
+                    str(row["status"]),
+                    "" if error is None or pd.isna(error) else str(error),
+                    *values,
+                ]
+            ).encode()
         )
         digest.update(b"\n")
     return digest.hexdigest()
