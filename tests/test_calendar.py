@@ -42,13 +42,17 @@ def test_default_profile_reproduces_the_nbs_months():
 
 
 def test_days_carry_dates_and_the_profile():
-    """Day d is start_date + d in the daily table and the tidy frame; Double 11 is Nov 1–11."""
+    """The daily table is indexed by date (start_date + day), Double 11 is Nov 1–11.
+
+    Every column stays a number; the tidy frame carries the date as a column.
+    """
     scenario = baseline_with(market__scale=0.02)
     result = simulate(scenario, seed=1)
-    daily = result.daily
-    assert daily["date"].iloc[0] == pd.Timestamp("2025-01-01")
-    assert (daily["date"] - pd.Timestamp("2025-01-01")).dt.days.tolist() == daily["day"].tolist()
-    by_date = daily.set_index("date")
+    by_date = result.daily
+    assert by_date.index.name == "date"
+    assert by_date.index[0] == pd.Timestamp("2025-01-01")
+    assert (by_date.index - pd.Timestamp("2025-01-01")).days.tolist() == by_date["day"].tolist()
+    assert all(pd.api.types.is_numeric_dtype(dtype) for dtype in by_date.dtypes)
     november = scenario.calendar.month_multipliers[10]
     window = by_date.loc["2025-11-01":"2025-11-11"]
     assert window["rel_purchase_rate"].to_numpy() == pytest.approx(2.0 * november)
@@ -58,13 +62,14 @@ def test_days_carry_dates_and_the_profile():
     assert by_date.loc["2025-01-22", "rel_purchase_rate"] == pytest.approx(0.77 * 0.93)
     frame = result.to_frame()
     assert {"day", "date"} <= set(frame.columns)
+    assert frame["date"].iloc[0] == pd.Timestamp("2025-01-01")
     assert frame["value"].dtype == float
 
 
 def test_disabled_calendar_keeps_the_dates_and_flattens_the_rates():
     result = simulate(baseline_with(market__scale=0.02, calendar__enabled=False), seed=1)
     assert (result.daily[["rel_purchase_rate", "rel_cac"]] == 1.0).all().all()
-    assert result.daily["date"].iloc[-1] == pd.Timestamp("2025-12-31")
+    assert result.daily.index[-1] == pd.Timestamp("2025-12-31")
 
 
 def spontaneous(daily: pd.DataFrame) -> pd.Series:
@@ -95,7 +100,7 @@ def test_double_11_lifts_orders_by_its_lift_within_a_poisson_interval():
         budget__per_day_yuan=0.0,
         operation__mode="none",
     )
-    daily = simulate(scenario, seed=7).daily.set_index("date")
+    daily = simulate(scenario, seed=7).daily
     orders = spontaneous(daily)
     window = orders.loc["2025-11-01":"2025-11-11"]
     around = pd.concat(
@@ -177,7 +182,7 @@ def test_pulses_in_dates_equal_pulses_in_days():
     )
     a, b = simulate(by_day, seed=2).daily, simulate(by_date, seed=2).daily
     pd.testing.assert_frame_equal(a, b)
-    spend = b.set_index("date")["cost_ad"]
+    spend = b["cost_ad"]
     assert spend.loc["2025-11-01":"2025-11-11"].min() > spend.loc["2025-10-31"] + 500
     # A TOML date (unquoted) reads the same as the quoted string.
     toml_date = baseline_with(

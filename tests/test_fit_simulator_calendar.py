@@ -142,9 +142,9 @@ def test_the_fitted_fragment_loads_on_the_baseline_and_runs(fitted, tmp_path):
     assert cal.festivals.double_11.lift == pytest.approx(model.profile_.lifts["double_11"], 1e-3)
     assert cal.festivals.double_11.rel_cac == 1.5  # not a purchase-model quantity: the base's
     daily = simulate(scenario, seed=1).daily
-    assert daily["date"].iloc[0] == pd.Timestamp("2024-12-31")
+    assert daily.index[0] == pd.Timestamp("2024-12-31")
     assert daily["new_returned"].sum() > 0
     # The Spring Festival of 2025 (Jan 29) is in the run, at the fitted dip.
-    sf = daily.set_index("date").loc["2025-01-29", "rel_purchase_rate"]
+    sf = daily.loc["2025-01-29", "rel_purchase_rate"]
     fitted_dip = model.profile_.lifts["spring_festival"] * cal.month_multipliers[0]
     assert sf == pytest.approx(fitted_dip, rel=1e-3)  # the fragment writes 4 digits
