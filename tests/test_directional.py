@@ -189,12 +189,20 @@ def test_pulled_forward_push_orders_replace_spontaneous_ones():
 
 
 def test_a_deep_coupon_loses_money_for_the_coffee_chain():
-    """45% off with twice the response earns less than no coupon at all, replicate by replicate.
+    """45% off with twice the response earns less this year than no coupon, replicate by replicate.
 
     The coupon's discount is a cost on every push order, and a third of push orders are
     orders the member would have placed anyway at full price (pulled forward). Measured at
     1/10 scale: −¥34k contribution on ≈ −¥80k; the replicate spread of the paired difference
     is a few ¥k.
+
+    It sells more, and its extra member orders bring referrals: a larger pool at the horizon.
+    Since dormant customers return (behaviour.return_rate_per_day), a member is kept for ever,
+    so that pool's residual value pays the year's loss back: measured at 1/20 scale over 12
+    replicates, discounted contribution −¥18.7k ± 0.4k, residual +¥18.8k ± 3.3k, value created
+    +¥0.05k ± 3.2k (± one standard error of the mean paired difference). Value created is no
+    longer lower replicate by replicate (under permanent dormancy it was), so it is not
+    asserted here.
     """
     no_coupon = coffee(offer_uplift=1.0, offer_discount=0.0)
     deep = coffee(offer_uplift=2.0, offer_discount=0.45)
@@ -203,8 +211,9 @@ def test_a_deep_coupon_loses_money_for_the_coffee_chain():
         without = simulate(no_coupon, seed=seed).summary()
         with_coupon = simulate(deep, seed=seed).summary()
         assert with_coupon["contribution"] < without["contribution"]
-        assert with_coupon["value_created"] < without["value_created"]
+        assert with_coupon["npv_contribution"] < without["npv_contribution"]
         assert with_coupon["orders"] > without["orders"]  # it does sell more
+        assert with_coupon["cum_new_referred"] > without["cum_new_referred"]
 
 
 # --- rented repeat orders (item 3) -------------------------------------------------------------
