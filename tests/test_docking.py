@@ -60,6 +60,7 @@ def test_bass_docking_within_001():
         referral__invites_per_purchase_max=invites,
         referral__p_convert=p_convert,
         operation__accounts_max=1000,
+        calendar__enabled=False,  # Bass's F(t) has constant p and q: no seasons
     )
     adopted = np.mean(
         [
