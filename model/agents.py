@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 
 import mesa
 import numpy as np
@@ -59,9 +60,17 @@ class PlatformAgent(mesa.Agent):
 
     # --- acquisition --------------------------------------------------------------------
     def expected_acquisitions(
-        self, spend: float, day: int, prospects_left: int, market_size: int
+        self,
+        spend: float,
+        day: int,
+        prospects_left: int,
+        market_size: int,
+        rel_cac: float = 1.0,
     ) -> tuple[float, float]:
-        """Today's spend actually charged and expected new customers (saturating curve)."""
+        """Today's spend actually charged and expected new customers (saturating curve).
+
+        ``rel_cac`` is the calendar's multiplier on acquisition cost today (festival windows).
+        """
         if self.is_banned(day):
             # No ads run and the platform serves none of the carried-over impressions either;
             # the carry-over still decays, so acquisition restarts cold after the ban.
@@ -69,7 +78,10 @@ class PlatformAgent(mesa.Agent):
             return 0.0, 0.0
         self.carry = acq.adstock(spend, self.carry, self.cfg.adstock_theta)
         c0 = acq.inflated_c0(
-            self.cfg.cac_floor_yuan, self.cfg.cac_inflation_per_year, day, self.cac_multiplier(day)
+            self.cfg.cac_floor_yuan,
+            self.cfg.cac_inflation_per_year,
+            day,
+            self.cac_multiplier(day) * rel_cac,
         )
         cap = self.cfg.daily_cap * self.cap_multiplier(day)
         return spend, acq.expected_new_customers(self.carry, c0, cap, prospects_left, market_size)
@@ -84,11 +96,17 @@ class BrandAgent(mesa.Agent):
     """
 
     def __init__(
-        self, model: mesa.Model, budget: Budget, days: int, shares: np.ndarray | None = None
+        self,
+        model: mesa.Model,
+        budget: Budget,
+        days: int,
+        shares: np.ndarray | None = None,
+        day_zero: date | None = None,
     ) -> None:
         super().__init__(model)
         self.budget = budget
         self.days = days
+        self.day_zero = day_zero or date(2025, 1, 1)  # the date of day 0 (pulses in dates)
         self.shares = np.array([1.0]) if shares is None else np.array(shares, dtype=float)
         self._period_spend = np.zeros(len(self.shares))
         self._period_new = np.zeros(len(self.shares))
@@ -125,9 +143,10 @@ class BrandAgent(mesa.Agent):
         else:
             base = b.per_day_yuan
         if b.kind == "pulses":
-            base += sum(
-                p.per_day_yuan for p in b.pulses if p.start_day <= day < p.start_day + p.days
-            )
+            for pulse in b.pulses:
+                first, length = pulse.span(self.day_zero)
+                if first <= day < first + length:
+                    base += pulse.per_day_yuan
         return base
 
 

@@ -44,6 +44,10 @@ def simulate(
     model.run(progress=progress)
     daily = pd.DataFrame(model.recorder.as_dict())
     daily["day"] = daily["day"].astype(np.int32)
+    # The calendar date of each day (calendar.start_date + day) indexes the table: every column
+    # stays a number (comparisons and sweeps read them as the day's metrics), and the tidy
+    # frame and the daily files carry it as a column.
+    daily.index = pd.DatetimeIndex(scenario.calendar.dates(0, len(daily)), name="date")
     op = model.operation
     holders = op.holders if op else []
     guides = pd.DataFrame(

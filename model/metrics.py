@@ -38,6 +38,8 @@ FLOWS = (
     "new_referred",
     "new_unfollowed",
     "new_reactivated",
+    "new_returned",
+    "new_returned_early",
     "new_dormant",
     "new_join_rejected",
     "orders_public",
@@ -55,7 +57,9 @@ MONEY = LINES
 # Marketing costs paid to platforms (acquisition and retargeting ads); the rest is private-side.
 PUBLIC_SIDE_COSTS = ("cost_ad", "cost_retargeting")
 CUMULATIVE = ("cum_revenue", "cum_cost_marketing", "cum_contribution")
-DAILY_METRICS = ("day", *STOCKS, *FLOWS, *ATTRIBUTION, *MONEY, *CUMULATIVE)
+# The calendar's multipliers of the day (model/calendar.py; 1 when it is disabled).
+CALENDAR = ("rel_purchase_rate", "rel_cac")
+DAILY_METRICS = ("day", *STOCKS, *FLOWS, *ATTRIBUTION, *MONEY, *CUMULATIVE, *CALENDAR)
 
 
 # Which way is better, per KPI: derived from the one registry (model/kpis.py). "neutral" KPIs

@@ -20,7 +20,8 @@ class SimulationResult:
         strategy: the strategy label (comparisons set it; a plain run uses the scenario name).
         replicate: replicate index within a study (0 for a plain run).
         seed: printable seed identity (root entropy and spawn key).
-        daily: one row a day, one column a metric (wide).
+        daily: one row a day, indexed by its calendar date (``date``): ``day`` and one column
+            a metric (wide). ``daily.reset_index()`` has the date as a column.
         kpis: the summary KPIs (docs/model.md §8.2).
         scenario: the resolved scenario as a plain dict (provenance).
         guides: per-guide P&L in guides mode (empty otherwise).
@@ -42,8 +43,10 @@ class SimulationResult:
         return dict(self.kpis)
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy long table: scenario, strategy, replicate, seed, day, metric, value."""
-        long = self.daily.melt(id_vars="day", var_name="metric", value_name="value")
+        """Tidy long table: scenario, strategy, replicate, seed, day, date, metric, value."""
+        long = self.daily.reset_index().melt(
+            id_vars=["day", "date"], var_name="metric", value_name="value"
+        )
         long.insert(0, "seed", self.seed)
         long.insert(0, "replicate", self.replicate)
         long.insert(0, "strategy", self.strategy)

@@ -52,6 +52,7 @@ KEYED = (
     "referral_invite",  # (uid, order id), word per invitation: graph neighbour and conversion
     "pull_forward",  # (uid, order id): a push order replaces the next spontaneous order
     "ban_defection",  # (uid, day): a platform customer defects on a day the platform bans
+    "return_clock",  # (uid, clock number at dormancy): Exp(1) hazard of the return to active
 )
 
 

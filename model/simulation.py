@@ -57,22 +57,29 @@ class PrivateDomainModel(mesa.Model):
 
     1. **Shocks**: scheduled or random platform events start (ban for D days: no paid
        acquisition and no platform sales; CAC jump; algorithm change on reach). On each ban
-       day every active non-member customer of the banned store defects (goes dormant for
-       good) with ``p_defect_per_ban_day``.
+       day every active non-member customer of the banned store defects (goes dormant) with
+       ``p_defect_per_ban_day``.
     2. **Paid acquisition**: each platform turns its share of the day's budget, carried over by
        geometric adstock, into new customers on a tanh saturation curve scaled by the prospects
-       left (or, in ``bass`` mode, each prospect adopts with a constant daily probability). New
+       left (or, in ``bass`` mode, each prospect adopts with a constant daily probability); the
+       calendar multiplies the curve's CAC floor by the festival window's ``rel_cac``. New
        customers become PUBLIC and place a first order on the platform.
-    3. **Spontaneous purchases**: active customers buy in continuous time at rate λ·rel (rel =
-       ``rel_rate_private`` for members), so P(≥1 purchase today) = 1 − exp(−λ·rel). Members'
+    3. **Spontaneous purchases and returns**: active customers buy in continuous time at rate
+       λ·rel·s(t) (rel = ``rel_rate_private`` for members; s the calendar's multiplier of the
+       day: month × festival lift), so P(≥1 purchase today) = 1 − exp(−λ·rel·s). Members'
        orders go to the private channel (share, or all of them while their platform bans the
        brand); others' go to their platform, and are lost during a ban. After each repeat
        purchase the customer goes dormant with probability p_drop·rel_drop; an order lost to a
-       ban faces the same dropout draw. A repeat platform order pays the platform's
-       retargeting share on top of its fee.
+       ban faces the same dropout draw. A dormant customer returns to active at
+       ``return_rate_per_day``·s(t) (their return clock) and buys again from that moment
+       (``new_returned``). A repeat platform order pays the platform's retargeting share on
+       top of its fee.
     4. **Private outreach**: on push days the targeting rule picks members; each push adds
        fatigue; active recipients may buy at once (at the offer's discount), dormant ones may
-       reactivate, and any may unfollow with a hazard convex in fatigue → LAPSED. A share
+       wake up (their return brought forward to tomorrow: credited to the push as
+       ``new_reactivated`` only if they would not have returned on their own within
+       ``reactivation_window_days``, else counted in ``new_returned``), and any may unfollow
+       with a hazard convex in fatigue → LAPSED. A share
        ``pull_forward_share`` of push orders replace the member's next spontaneous order (that
        clock is spent without an order); the others are extra. Dormancy after a push order
        follows the rule after any order: the dropout draw.
@@ -106,10 +113,15 @@ class PrivateDomainModel(mesa.Model):
     every strategy (an order id, the day, a per-customer event count).
 
     Purchase clocks are set only by :meth:`_start_clocks` (a fresh keyed hazard) and
-    :meth:`_change_domain` (the hazard left, spent at the new rate: :mod:`model.dynamics.clock`);
-    anything that starts a customer buying or changes their rate goes through them, which keeps
-    the pairing and the list of purchases due (:meth:`_due`) right. A rate change (joining,
-    unfollowing) and a clock started outside step 2 take effect from the start of the next day.
+    :meth:`_change_domain` (the hazard left, spent at the new rate: :mod:`model.dynamics.clock`),
+    return clocks by :meth:`_start_returns`; anything that starts a customer buying, changes
+    their rate or ends their activity goes through them, which keeps the pairing and the list of
+    clocks due (:meth:`_due`) right. Every clock runs in the calendar's operational time
+    (``self.optime``; None when the calendar is flat), so the seasons move purchases without a
+    single extra draw. A rate change (joining, unfollowing) and a clock started outside steps
+    2–3 take effect from the start of the next day.
+
+    Day ``d`` is the date ``calendar.start_date + d`` (the daily table's ``date`` column).
     """
 
     def __init__(
@@ -131,6 +143,14 @@ class PrivateDomainModel(mesa.Model):
         self.keys = stream_keys(self.seed_sequence)
         self.days = scenario.sim.days
         self.beh = scenario.behaviour
+        self.return_rate = self.beh.return_rate_per_day
+        # The calendar: today's multiplier on purchase and return rates and on acquisition
+        # cost; purchase and return clocks run in its operational time (None: flat).
+        self.profile = scenario.calendar.profile()
+        dates = scenario.calendar.dates(0, self.days)
+        self.rel_rate = self.profile.multipliers(dates)
+        self.rel_cac = self.profile.cac_multipliers(dates)
+        self.optime = None if self.profile.is_flat() else clock.OperationalTime(self.rel_rate)
         self.record_orders = record_orders
         self._orders: list[tuple[np.ndarray, ...]] = []
 
@@ -150,7 +170,9 @@ class PrivateDomainModel(mesa.Model):
         self.baseline_share = 1.0 / max(self.beh.rel_rate_private, 1.0)
         self.delta = valuation.daily_rate(scenario.market.discount_rate_per_year)
         self.budget_shares = np.array([p.cfg.budget_share for p in self.platforms])
-        self.brand = BrandAgent(self, scenario.budget, self.days, self.budget_shares)
+        self.brand = BrandAgent(
+            self, scenario.budget, self.days, self.budget_shares, scenario.calendar.start_date
+        )
         self.private = scenario.has_private_domain
         self.operation = PrivateOperationAgent(self, scenario.operation) if self.private else None
         r = scenario.referral
@@ -195,12 +217,14 @@ class PrivateDomainModel(mesa.Model):
         pop.n_orders[uids] = 1
         pop.ti_first_order[uids] = 0
         pop.ti_last_order[uids] = 0
-        alive = uids[draws.uniform(self.keys["initial_active"], uids, 0) < m.initial_p_active]
+        is_alive = draws.uniform(self.keys["initial_active"], uids, 0) < m.initial_p_active
+        alive = uids[is_alive]
         pop.active[alive] = True
         members = uids[m.initial_public :]
         if len(members):
             self._join_private(members, day=0)
         self._start_clocks(alive, 0.0)
+        self._start_returns(uids[~is_alive], 0.0)  # dormant since before day 0
 
     def _daily_uniforms(self, stream: str, n: int) -> np.ndarray:
         """U(0, 1) keyed by (index, day) for indices 0..n-1 and every day: shape (n, days)."""
@@ -228,22 +252,42 @@ class PrivateDomainModel(mesa.Model):
         pop = self.pop
         hazard = draws.exponential(self.keys["purchase_clock"], uids, pop.n_clocks[uids])
         pop.n_clocks[uids] += 1
-        pop.t_next[uids] = clock.next_time(start, hazard, self._rates(uids))
+        pop.t_next[uids] = clock.next_time(start, hazard, self._rates(uids), self.optime)
+        self._watch(uids)
+
+    def _start_returns(self, uids: np.ndarray, start: float | np.ndarray) -> None:
+        """Customers gone dormant at ``start``: the time they would return on their own.
+
+        A dormant customer returns at ``return_rate_per_day`` times the calendar's multiplier,
+        so their return clock is a purchase clock at that rate (``t_next`` holds it while they
+        are dormant). Its Exp(1) hazard is keyed by the customer and ``n_clocks``, which a
+        dormancy spell does not advance and the return (a new purchase clock) does: one draw
+        per spell, the same under every strategy. Return rate 0: dormant for good (inf).
+        """
+        if len(uids) == 0:
+            return
+        pop = self.pop
+        if self.return_rate == 0:
+            pop.t_next[uids] = np.inf
+            return
+        hazard = draws.exponential(self.keys["return_clock"], uids, pop.n_clocks[uids])
+        pop.t_next[uids] = clock.next_time(start, hazard, self.return_rate, self.optime)
         self._watch(uids)
 
     def _change_domain(self, uids: np.ndarray, to: int, now: float) -> None:
         """Move customers to a domain whose purchase rate differs, from time ``now`` on.
 
-        Running clocks keep their hazard left and spend it at the new rate (exact and paired:
-        see :mod:`model.dynamics.clock`); dormant customers have no clock to move.
+        Running purchase clocks keep their hazard left and spend it at the new rate (exact and
+        paired: see :mod:`model.dynamics.clock`); a dormant customer's return clock does not
+        depend on the domain and stays as it is.
         """
         pop = self.pop
-        running = uids[np.isfinite(pop.t_next[uids])]
+        running = uids[np.isfinite(pop.t_next[uids]) & pop.active[uids]]
         old_rate = self._rates(running)
         pop.move(uids, to)
         if len(running):
             pop.t_next[running] = clock.rescaled(
-                pop.t_next[running], now, old_rate, self._rates(running)
+                pop.t_next[running], now, old_rate, self._rates(running), self.optime
             )
             self._watch(running)
 
@@ -254,10 +298,11 @@ class PrivateDomainModel(mesa.Model):
             self._soon.append(soon)
 
     def _due(self, d: int) -> np.ndarray:
-        """Customers whose purchase clock runs out by the end of day ``d``, in uid order.
+        """Customers whose clock runs out by the end of day ``d``, in uid order.
 
-        The same as ``np.flatnonzero(t_next < d + 1)``: every clock is set through
-        :meth:`_start_clocks` or :meth:`_change_domain`, which list it when it runs out before
+        A purchase clock for active customers, a return clock for dormant ones. The same as
+        ``np.flatnonzero(t_next < d + 1)``: every clock is set through :meth:`_start_clocks`,
+        :meth:`_start_returns` or :meth:`_change_domain`, which list it when it runs out before
         ``_soon_until``, and the market is scanned afresh when that day is reached.
         """
         t_next = self.pop.t_next
@@ -409,8 +454,13 @@ class PrivateDomainModel(mesa.Model):
             holder.gmv_fen += int(gmv[i])
             holder.commission_fen += int(paid[i])
 
-    def _after_purchase(self, uids: np.ndarray, order_ids: np.ndarray | int) -> np.ndarray:
-        """Dropout after repeat purchases; returns the mask of those who went dormant."""
+    def _after_purchase(
+        self, uids: np.ndarray, order_ids: np.ndarray | int, when: np.ndarray | float
+    ) -> np.ndarray:
+        """Dropout after repeat purchases made at ``when``; returns the mask of those who left.
+
+        The dormant start their return clock at the moment of the purchase.
+        """
         if len(uids) == 0:
             return np.zeros(0, dtype=bool)
         pop = self.pop
@@ -419,7 +469,7 @@ class PrivateDomainModel(mesa.Model):
         drop = u < pop.p_drop[uids] * rel
         gone = uids[drop]
         pop.active[gone] = False
-        pop.t_next[gone] = np.inf
+        self._start_returns(gone, when[drop] if np.ndim(when) else when)
         self.flows["new_dormant"] += len(gone)
         return drop
 
@@ -505,12 +555,13 @@ class PrivateDomainModel(mesa.Model):
         self._defect_during_ban(d)
 
     def _defect_during_ban(self, d: int) -> None:
-        """Each ban day, active non-member customers of a banned store may defect for good.
+        """Each ban day, active non-member customers of a banned store may defect.
 
         The store is gone from their search results, favourites and feeds; members are not at
-        risk (the private channel still reaches them). Defectors go dormant (nothing wakes a
-        non-member); together with lost orders' dropout they are the store's customers who do
-        not come back after the ban.
+        risk (the private channel still reaches them). Defectors go dormant (no push reaches a
+        non-member; like every dormant customer they return at ``return_rate_per_day``, never
+        at 0); together with lost orders' dropout they are the store's customers who do not
+        come back after the ban.
         """
         at_risk = self._banned & (self.defection_rates > 0)
         if not at_risk.any():
@@ -522,7 +573,7 @@ class PrivateDomainModel(mesa.Model):
         u = draws.uniform(self.keys["ban_defection"], exposed, d)
         gone = exposed[u < rate[pop.platform[exposed]]]
         pop.active[gone] = False
-        pop.t_next[gone] = np.inf
+        self._start_returns(gone, float(d + 1))
         self.flows["new_dormant"] += len(gone)
         self.flows["new_dormant_ban"] += len(gone)
 
@@ -536,7 +587,7 @@ class PrivateDomainModel(mesa.Model):
         for p in self.platforms:
             share = self.brand.shares[p.index]
             spend, expected = p.expected_acquisitions(
-                budget * share, d, int(pop.counts[PROSPECT]), n_market
+                budget * share, d, int(pop.counts[PROSPECT]), n_market, self.rel_cac[d]
             )
             self.ledger.book("cost_ad", to_fen(spend))
             if self.cfg.acquisition.mode == "saturating":
@@ -567,9 +618,11 @@ class PrivateDomainModel(mesa.Model):
     def _spontaneous_purchases(
         self, d: int
     ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
-        """Every purchase clock that runs out today.
+        """Every purchase clock that runs out today, and every return from dormancy.
 
-        Returns members' (uids, order ids), for referral, and the platform buyers.
+        A dormant customer whose return clock runs out is active again from that moment: their
+        next purchase clock starts there (and may run out today too). Returns members' (uids,
+        order ids), for referral, and the platform buyers.
         """
         pop = self.pop
         share_private = self.beh.share_private_channel
@@ -577,6 +630,17 @@ class PrivateDomainModel(mesa.Model):
         platform_bought: list[np.ndarray] = []
         due = self._due(d)
         while len(due):
+            back = ~pop.active[due]
+            if back.any():
+                returning = due[back]
+                pop.active[returning] = True
+                self.flows["new_returned"] += len(returning)
+                self._start_clocks(returning, pop.t_next[returning])
+                due = np.sort(
+                    np.concatenate([due[~back], returning[pop.t_next[returning] < d + 1]])
+                )
+                if len(due) == 0:
+                    break
             order = (pop.n_clocks[due] - 1).astype(np.int64)  # the clock that ran out
             is_member = pop.domain[due] == PRIVATE
             home = pop.platform[due].astype(np.int64)
@@ -593,15 +657,17 @@ class PrivateDomainModel(mesa.Model):
             bought_member = is_member[~lost]
             member_orders.append((buyers[bought_member], bought[bought_member]))
             platform_bought.append(buyers[channel != PRIVATE_CHANNEL])
-            dropped = self._after_purchase(buyers, bought)
+            dropped = self._after_purchase(buyers, bought, pop.t_next[buyers])
             # An order lost to a ban is a purchase opportunity gone: the customer faces the
             # same dropout draw (same key) the purchase would have brought.
             lost_uids = due[lost]
-            gave_up = self._after_purchase(lost_uids, order[lost])
+            gave_up = self._after_purchase(lost_uids, order[lost], pop.t_next[lost_uids])
             self.flows["new_dormant_ban"] += int(gave_up.sum())
             again = np.concatenate([buyers[~dropped], lost_uids[~gave_up]])
             self._start_clocks(again, pop.t_next[again])
-            due = again[pop.t_next[again] < d + 1]
+            # Next round: purchases still due today, and the just-dormant back today already.
+            nxt = np.sort(np.concatenate([again, buyers[dropped], lost_uids[gave_up]]))
+            due = nxt[pop.t_next[nxt] < d + 1]
         public = np.concatenate(platform_bought) if platform_bought else np.empty(0, np.int64)
         return member_orders, public
 
@@ -657,16 +723,21 @@ class PrivateDomainModel(mesa.Model):
         self.flows["orders_push"] += len(buyers)
         self.flows["orders_push_pulled"] += int(pulled.sum())
         # Dormancy after a push order follows the rule after any order: the dropout draw.
-        dropped = self._after_purchase(buyers, order)
+        dropped = self._after_purchase(buyers, order, float(d + 1))
         # A surviving pull-forward buyer's next spontaneous purchase is the one just made: the
         # running clock is spent without an order and the following one starts where it ended.
         replaced = buyers[pulled & ~dropped]
         self._start_clocks(replaced, pop.t_next[replaced])
-        # The same uniform decides buying (if active) or reactivation (if dormant).
+        # The same uniform decides buying (if active) or reactivation (if dormant). A wake-up
+        # brings the member's return forward to tomorrow; it is credited to the push only if
+        # their own return clock would not have run out within the window anyway.
         woken = to[~active & (u_buy < o.p_reactivate)]
+        credited = outreach.credited_wake_ups(pop.t_next[woken], d, o.reactivation_window_days)
         pop.active[woken] = True
         self._start_clocks(woken, float(d + 1))
-        self.flows["new_reactivated"] += len(woken)
+        self.flows["new_reactivated"] += int(credited.sum())
+        self.flows["new_returned"] += int((~credited).sum())
+        self.flows["new_returned_early"] += int((~credited).sum())
 
         leaving = to[
             u_unfollow < outreach.p_unfollow(fatigue, o.p_unfollow_base, o.unfollow_convexity)
@@ -794,6 +865,8 @@ class PrivateDomainModel(mesa.Model):
             "n_groups": op.n_live_groups() if op else 0,
             "n_holders": op.n_holders if op else 0,
             "n_platforms_banned": int(self._banned.sum()),
+            "rel_purchase_rate": self.rel_rate[d],
+            "rel_cac": self.rel_cac[d],
         }
         self.recorder.record(d, stocks, self.flows, money)
 
@@ -809,10 +882,12 @@ class PrivateDomainModel(mesa.Model):
         after the platform fee and retargeting (platform orders) or the commission (private
         orders), with members' channel split, purchase-rate uplift and dropout multiplier; less,
         with ``upkeep``, an active member's seat (holder cost / capacity + group cost / group
-        cap) a day while they stay active.
+        cap) a day while they stay active. Dormant customers are worth their expected orders
+        after returning (``return_rate_per_day``; nothing at 0), on the scenario's calendar.
         """
         pop, beh = self.pop, self.beh
-        alive = np.flatnonzero(pop.active)
+        # Customers, active or dormant ("alive" in the two-state sense: they can still buy).
+        alive = np.flatnonzero(pop.active if self.return_rate == 0 else pop.n_orders > 0)
         member = pop.domain[alive] == PRIVATE
         lam = pop.lam[alive] * np.where(member, beh.rel_rate_private, 1.0)
         p_drop = np.minimum(pop.p_drop[alive] * np.where(member, beh.rel_drop_private, 1.0), 1.0)
@@ -840,15 +915,25 @@ class PrivateDomainModel(mesa.Model):
             )
         out = np.zeros(pop.size)
         out[alive] = valuation.residual_by_customer(
-            np.ones(len(alive), dtype=bool),
+            pop.active[alive],
             lam,
             p_drop,
             per_order,
             self.cfg.market.discount_rate_per_year,
             horizon_days,
             upkeep_per_day=seat,
+            return_rate=self.return_rate,
+            season=self._season_after(horizon_days),
         )
         return out
+
+    def _season_after(self, horizon_days: float) -> np.ndarray | None:
+        """The calendar's multipliers from today on, as the valuation reads them (None: flat)."""
+        if self.optime is None:
+            return None
+        days = 365 if math.isinf(horizon_days) else math.ceil(horizon_days)
+        today = self.recorder.days_recorded
+        return self.profile.multipliers(self.cfg.calendar.dates(today, days))
 
     def residual_value(self) -> float:
         """The customers' residual value at the end of the last day simulated, discounted to 0."""

@@ -21,6 +21,7 @@ COMPARISONS = [
     "compare_operating_modes.toml",
     "compare_business_types.toml",
     "stress_platform_ban.toml",
+    "compare_festival_timing.toml",
 ]
 # A faithful 1/5 miniature of the shipped market (model/scenario/scale.py: people, budgets,
 # caps, capacities and fixed costs together) so the check is quick and still the same business.

@@ -450,7 +450,17 @@ def test_fragment_is_a_loadable_scenario(good_fit, tmp_path):
     assert frag["base"] == "baseline.toml"
     assert "set base to the path of your baseline scenario" in text.lower()
     beh = frag["behaviour"]
-    assert set(beh) == {"r", "alpha_days", "a", "b", "gg_p", "gg_q", "gg_gamma"}
+    assert set(beh) == {
+        "r",
+        "alpha_days",
+        "a",
+        "b",
+        "gg_p",
+        "gg_q",
+        "gg_gamma",
+        "return_rate_per_day",
+    }
+    assert beh["return_rate_per_day"] == 0.0 and frag["calendar"] == {"enabled": False}
     assert beh["alpha_days"] == pytest.approx(fit["bgnbd"]["alpha"], rel=1e-4)  # a day fit
     assert beh["gg_gamma"] == pytest.approx(fit["gamma_gamma"]["gamma"], rel=1e-4)
     scenario_mod = pytest.importorskip("model.scenario")

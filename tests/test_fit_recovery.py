@@ -38,6 +38,8 @@ def scenario():
         budget__per_day_yuan=0.0,
         budget__pulses=[{"start_day": 0, "days": 90, "per_day_yuan": 12_000.0}],
         operation__mode="none",  # public only: no member uplift, no private dropout change
+        calendar__enabled=False,  # BG/NBD's world: stationary rates, dormancy for good
+        behaviour__return_rate_per_day=0.0,
     )
 
 

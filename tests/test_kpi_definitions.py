@@ -89,9 +89,11 @@ def test_paired_payback_day(strategy, reference, day):
 def test_paired_payback_of_the_private_domain_is_measured_against_the_reference():
     """Persona against public-only on one seed: the pool pays back after months, not days.
 
-    Public-only's own cumulative contribution is never negative (the day-0 base's orders carry
-    no acquisition cost), which is why a per-run "payback day" said nothing (measured: the
-    paired payback is day 115).
+    A per-run "payback day" says little: public-only's own cumulative contribution starts
+    positive (the day-0 base's orders carry no acquisition cost). With the calendar and the
+    two-state behaviour it dips below zero from the Spring Festival's slump (day 24 of 2025;
+    negative on 144 days at this scale and seed; never negative before them), so only the
+    paired day against the reference means anything.
     """
     runs = {
         mode: simulate(baseline_with(market__scale=0.1, operation__mode=mode), seed=3)
@@ -103,4 +105,4 @@ def test_paired_payback_of_the_private_domain_is_measured_against_the_reference(
     assert day is not None and 30 < day < 364
     assert (runs["persona"][day:] > runs["none"][day:]).all()
     assert runs["persona"][day - 1] <= runs["none"][day - 1]
-    assert (runs["none"] >= 0).all()
+    assert runs["none"][0] > 0

@@ -93,8 +93,9 @@ def main(args: argparse.Namespace) -> int:
     )
     result = simulate(scenario, seed=seed, progress=not args.no_progress)
     with publish(claim) as tmp:
-        result.daily.to_parquet(tmp / "daily.parquet", index=False)
-        result.daily.to_csv(tmp / "daily.csv", index=False)
+        daily = result.daily.reset_index()  # the calendar date as a column
+        daily.to_parquet(tmp / "daily.parquet", index=False)
+        daily.to_csv(tmp / "daily.csv", index=False)
         provenance = {
             "package_version": __version__,
             "seed": scenario.sim.seed,

@@ -65,3 +65,16 @@ def select_recipients(
     if index % cold_every == 0:
         return members
     return members[warm]
+
+
+def credited_wake_ups(t_return: np.ndarray, day: int, window_days: int) -> np.ndarray:
+    """Which dormant members woken by a push on ``day`` the push is credited with.
+
+    A push wakes a dormant member from tomorrow, ``day + 1``: it brings their return forward.
+    With a positive return rate they would have come back on their own at ``t_return`` (their
+    return clock; inf when the rate is 0), so only the difference is the push's: a wake-up
+    counts as a reactivation only if the member would not have returned within
+    ``window_days`` of tomorrow. With return rate ρ (calendar off) that leaves each wake-up
+    credited with probability exp(−ρ·window_days).
+    """
+    return np.asarray(t_return) >= day + 1 + window_days

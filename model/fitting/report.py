@@ -198,6 +198,14 @@ def behaviour_fragment(record: dict[str, Any], today: date | None = None) -> str
         "[behaviour]",
     ]
     lines += _rows_lines(rows)
+    # BG/NBD's world, whatever the base says: dormancy is forever and the rates are averages
+    # over the calendar year (fitted without a seasonal profile).
+    lines += [
+        "return_rate_per_day = 0.0  # BG/NBD: dormancy is forever (the base may say otherwise)",
+        "",
+        "[calendar]",
+        "enabled = false  # BG/NBD's rates are averages over the year, festivals included",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -271,15 +279,15 @@ def two_state_fragment(record: dict[str, Any], start_date: date, today: date | N
             if boundary
             else []
         ),
-        "# Comments give ± one standard error. Needs a simulator that reads "
-        "return_rate_per_day and [calendar].",
+        "# Comments give ± one standard error. Load it as a scenario (its base supplies "
+        "everything else): run.py run fitted_two_state.toml.",
         'base = "baseline.toml"',
         "",
         "[behaviour]",
         *_rows_lines(rows),
         "",
     ]
-    from model.fitting.calendar import SeasonalProfile
+    from model.calendar import SeasonalProfile
 
     profile = (
         SeasonalProfile(
@@ -304,7 +312,7 @@ def two_state_fragment(record: dict[str, Any], start_date: date, today: date | N
 
 
 def _festival(spec: dict[str, Any]):
-    from model.fitting.calendar import Festival
+    from model.calendar import Festival
 
     return Festival(spec["name"], spec["anchor"], spec["days_before"], spec["days_after"])
 

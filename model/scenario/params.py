@@ -41,6 +41,7 @@ TABLES = (
     "diversion",
     "referral",
     "operation",
+    "calendar",
 )
 
 
@@ -137,7 +138,18 @@ def _info(key: str, field: FieldInfo) -> ParamInfo:
 
 
 def _table_params(prefix: str, model: type[BaseModel]) -> list[ParamInfo]:
-    return [_info(f"{prefix}.{name}", field) for name, field in model.model_fields.items()]
+    """The parameters of a table, and of the tables inside it (``calendar.festivals.*``)."""
+    out: list[ParamInfo] = []
+    for name, field in model.model_fields.items():
+        if _is_table(field.annotation):
+            out += _table_params(f"{prefix}.{name}", field.annotation)
+        else:
+            out.append(_info(f"{prefix}.{name}", field))
+    return out
+
+
+def _is_table(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def parameters(platform_names: typing.Iterable[str] = ("*",)) -> list[ParamInfo]:
@@ -156,15 +168,18 @@ def parameters(platform_names: typing.Iterable[str] = ("*",)) -> list[ParamInfo]
 def parameter(key: str) -> ParamInfo:
     """The record of one dotted key (any platform name is accepted for platform fields)."""
     parts = key.split(".")
+    model: Any = None
     if len(parts) == 3 and parts[0] == "platforms":
-        field = Platform.model_fields.get(parts[2])
-        if field is not None:
+        model, parts = Platform, parts[2:]
+    elif len(parts) >= 2 and parts[0] in TABLES and parts[0] != "platforms":
+        model, parts = Scenario.model_fields[parts[0]].annotation, parts[1:]
+    while model is not None and parts:
+        field = model.model_fields.get(parts[0])
+        if field is None:
+            break
+        if len(parts) == 1 and not _is_table(field.annotation):
             return _info(key, field)
-    elif len(parts) == 2 and parts[0] in TABLES and parts[0] != "platforms":
-        model = Scenario.model_fields[parts[0]].annotation
-        field = model.model_fields.get(parts[1])
-        if field is not None:
-            return _info(key, field)
+        model, parts = (field.annotation, parts[1:]) if _is_table(field.annotation) else (None, [])
     raise KeyError(f"{key!r} is not a scenario parameter")
 
 
@@ -226,6 +241,13 @@ def _comment(p: ParamInfo) -> str:
     return text
 
 
+def _assignment(field: str, value: Any) -> str:
+    """``field = value`` in TOML, a list of numbers on one line (tomli_w would break it up)."""
+    if isinstance(value, list) and all(isinstance(v, int | float) for v in value):
+        return f"{field} = [{', '.join(tomli_w.dumps({'v': v})[4:].strip() for v in value)}]"
+    return tomli_w.dumps({field: value}).strip()
+
+
 def baseline_toml() -> str:
     """The text of ``scenarios/baseline.toml``: every default with its provenance."""
     defaults = Scenario()
@@ -239,7 +261,7 @@ def baseline_toml() -> str:
         if header != table:
             lines += ["", f"[{header}]"] if table else [f"[{header}]"]
             table = header
-        assignment = tomli_w.dumps({field: value}).strip()
+        assignment = _assignment(field, value)
         lines.append(f"{assignment:<34} # {_comment(p)}")
     lines += ["", _SHOCK_EXAMPLE]
     return "\n".join(lines)
