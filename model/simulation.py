@@ -52,8 +52,8 @@ class PrivateDomainModel(mesa.Model):
     One Mesa step is one day: during step ``n`` (Mesa's ``steps`` counts it from 1) the model
     simulates day ``d = n − 1``, and ``running`` turns False after day ``sim.days − 1``, so
     ``run_model()`` stops at the horizon. Past it, ``step()`` does nothing but warn (the daily
-    arrays end there). The daily process order (DESIGN §3) — changing it is a design decision,
-    so it is written here once:
+    arrays end there). The daily process order (docs/model.md §3.1) — changing it is a design
+    decision, so it is written here once:
 
     1. **Shocks**: scheduled or random platform events start (ban for D days: no paid
        acquisition and no platform sales; CAC jump; algorithm change on reach). On each ban

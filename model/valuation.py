@@ -19,12 +19,13 @@ Left out, on purpose, are the choices after T that no strategy in the run has ma
 pushes' future orders (extra and pulled-forward ones, and the unfollows they cause) and the
 operation's fixed overheads (the persona content team, tools). Leaving out pushes is
 conservative for the private domain: measured on the baseline at 1/5 scale, keeping its pushes
-on for three years after T adds ¥28–71k (3 replicates) of discounted contribution from the
-same customers — their extra and reactivated orders outweigh the unfollows (less than before
-dormant customers returned on their own, when it was ¥133–153k: a push now only brings most
-returns forward). Leaving out the fixed overheads leans the other way, by more for persona
-(its content team and tools over those three years: ≈ ¥114k discounted at that scale) and far
-less for the other modes (tools only). The README gives the numbers and the command.
+on for three years after T adds ¥28–71k (replicates 0–2) of contribution discounted to day 0
+from the same customers — their extra and reactivated orders outweigh the unfollows (less than
+before the calendar and returns were on by default, when it was ¥133–153k: a push now mostly
+brings a return forward). Leaving out the fixed overheads leans the other way, by more for
+persona (its content team and tools over those three years: ≈ ¥104k discounted to day 0 at
+that scale) and far less for the other modes (tools only, ≈ ¥17k). docs/model.md §8.1 gives
+the commands that reproduce these numbers.
 
 **Why the latent state and not a BG/NBD posterior.** Fader, Hardie & Lee's conditional
 expectation E[X(t) | x, t_x, T] is what an analyst computes from an order history because λ,

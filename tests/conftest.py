@@ -9,9 +9,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest
 
-# BASELINE and ROOT are imported for test modules written before tests/helpers.py existed (on
-# branches not yet merged); new tests import them from tests.helpers.
-from tests.helpers import BASELINE, ROOT, baseline_with  # noqa: F401
+from tests.helpers import baseline_with
 
 
 @pytest.fixture

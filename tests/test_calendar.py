@@ -15,7 +15,7 @@ from model.errors import InputError
 from model.scenario.loader import validate
 from model.scenario.schema import NBS_MONTHS, Scenario
 from model.simulation import PrivateDomainModel
-from tests.conftest import baseline_with
+from tests.helpers import baseline_with
 
 # NBS online retail sales of physical goods, 2023, cumulative (¥100M), as the releases give them.
 NBS_2023 = {2: 17_476, 4: 37_164, 5: 48_055, 6: 60_600, 7: 69_856, 9: 90_435, 12: 130_174}

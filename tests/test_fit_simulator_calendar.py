@@ -24,7 +24,7 @@ from model.fitting import twostate as ts
 from model.fitting.orders import rfm_summary, to_transactions
 from model.fitting.pipeline import fit_order_log
 from model.fitting.report import fit_record, write_two_state_fragment
-from tests.conftest import BASELINE, baseline_with
+from tests.helpers import BASELINE, baseline_with
 
 SEED = 20261130  # chosen once, not searched
 START = pd.Timestamp("2023-01-01")

@@ -1,4 +1,4 @@
-"""Paid acquisition on a public platform (DESIGN §3.2)."""
+"""Paid acquisition on a public platform (docs/model.md §7.2)."""
 
 from __future__ import annotations
 

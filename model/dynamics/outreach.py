@@ -1,4 +1,4 @@
-"""Private outreach: push days, targeting, fatigue and the unfollow hazard (DESIGN §3.4)."""
+"""Private outreach: push days, targeting, fatigue and the unfollow hazard (docs/model.md §7.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fit purchase models to a team's own order export (DESIGN.md §6).
+"""Fit purchase models to a team's own order export (docs/model.md §6).
 
 The pieces, in the order ``run.py fit-orders`` uses them:
 

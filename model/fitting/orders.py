@@ -319,8 +319,9 @@ def to_transactions(orders: pd.DataFrame, same_day: str = "merge") -> pd.DataFra
             ``"keep"``: every order is its own transaction, right for simulated logs where
             same-day orders are independent purchases. Merging such a log loses the few
             same-day repeats of the heaviest buyers, which BG/NBD reads as less heterogeneity:
-            with the DESIGN §7 defaults, α comes out ≈ 4–6% high (r ≈ 2–3%); see the
-            recovery tests.
+            with the BG/NBD defaults DESIGN.md suggested (r 0.5, α 60 days, a 0.8, b 2.4;
+            docs/model.md §10) α came out ≈ 4–6% high (r ≈ 2–3%), measured before the baseline
+            took the two-state fit's a and b; the recovery tests assert the direction.
 
     Returns:
         One row per transaction: ``customer_id``, ``date`` (midnight), ``amount`` and
