@@ -92,7 +92,9 @@ def format_value(
         return percent(value, signed=signed, points=diff)
     if unit == "days":
         n = float(value)
-        digits = 0 if n == round(n) else 1
+        # A day index is whole (a median of an even count of runs can fall between two days);
+        # a difference of days keeps a decimal when it has one.
+        digits = 0 if n == round(n) or not diff else 1
         text = f"{_sign(n, signed)}{abs(n):,.{digits}f}"
         return f"{text} days" if diff else f"day {text}"
     if unit == "count":

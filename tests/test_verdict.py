@@ -323,7 +323,7 @@ def test_prim_recovers_a_one_parameter_flip_boundary():
     table = cond.to_frame()
     assert list(table.columns) == CONDITION_COLUMNS
     assert table[["strategy", "versus", "parameter"]].values.tolist() == [["ref", "A", "x1"]]
-    assert cond.sentences()[0].startswith("ref loses to A on Contribution where x1 > 0.")
+    assert cond.sentences()[0].startswith("ref loses to A on contribution where x1 > 0.")
 
 
 def test_prim_recovers_a_minority_flip_as_stated():

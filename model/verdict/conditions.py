@@ -123,7 +123,7 @@ class Finding:
 
     def sentence(self) -> str:
         """The finding in words, with the registry's descriptions and units."""
-        label = kpi_label(self.metric)
+        label = kpi_label(self.metric, in_sentence=True)
         s, v, n, k = self.strategy, self.versus, self.n_draws, self.n_losing
         if self.status == "no_draws":
             return f"{s} and {v} could not be compared on {label} in any draw."

@@ -392,8 +392,7 @@ def describe_verdict(summary: pd.DataFrame, metric: str) -> list[str]:
     if rows.empty:
         raise ValueError(f"the summary has no rows for {metric!r}")
     label = kpi_label(metric)
-    # "Value created" mid-sentence reads "value created"; an acronym ("ROI") keeps its capitals.
-    in_sentence = label[0].lower() + label[1:] if label[1:2].islower() else label
+    in_sentence = kpi_label(metric, in_sentence=True)
     direction = rows["direction"].iloc[0]
     if direction not in ("higher", "lower"):
         return [f"{label} is descriptive (neither direction is better): no verdict."]

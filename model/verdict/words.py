@@ -27,9 +27,16 @@ def number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def kpi_label(metric: str) -> str:
-    """The registry's label of a KPI (the name itself if unregistered)."""
-    return formatting.kpi_label(metric) if metric in KPIS else metric
+def kpi_label(metric: str, *, in_sentence: bool = False) -> str:
+    """The registry's label of a KPI (the name itself if unregistered).
+
+    ``in_sentence``: for use mid-sentence ("value created"); an acronym ("ROI") keeps its
+    capitals.
+    """
+    label = formatting.kpi_label(metric) if metric in KPIS else metric
+    if in_sentence and label[1:2].islower():
+        return label[0].lower() + label[1:]
+    return label
 
 
 def kpi_value(metric: str, value: float, *, diff: bool = False) -> str:
