@@ -31,7 +31,6 @@ market parameters are drawn is decided here too (:mod:`model.experiment.uncertai
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -40,7 +39,13 @@ from typing import Any
 import pandas as pd
 
 from model.errors import InputError
-from model.experiment.base import inner, resolve_base, validate_shared, with_values
+from model.experiment.base import (
+    inner,
+    resolve_base,
+    validate_shared,
+    with_stated_values,
+    with_values,
+)
 from model.experiment.spec import MAX_DRAWS, ExperimentFile, did_you_mean, read_spec
 from model.experiment.uncertainty import Uncertainty, resolve_uncertainty
 from model.kpis import HEADLINE, KPI
@@ -168,14 +173,8 @@ def load_comparison(
     if not name.strip():
         raise InputError(f"name = {name!r}: must be a non-empty string", file=src)
 
-    # Values the file states in [uncertainty] are facts of the shared market (--set wins).
-    known = {k: e.value for k, e in spec.uncertainty.items() if e.value is not None}
-    known = {k: v for k, v in known.items() if k not in base.cli_set}
-    try:
-        market_raw = apply_overrides(base.raw, known)
-    except InputError as err:
-        raise InputError(f"in [uncertainty]: {inner(err)}", file=src) from None
-    shared = dataclasses.replace(base, raw=market_raw, file_set={**base.file_set, **known})
+    shared, known = with_stated_values(base, spec.uncertainty, src)
+    market_raw = shared.raw
     market = validate_shared(shared, src, name=name)
 
     strategies = tuple(

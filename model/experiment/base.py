@@ -9,6 +9,7 @@ and the value, like the scenario loader's.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,27 @@ def validate_shared(base: Base, src: str, *, name: str) -> Scenario:
         from_cli = any(message.startswith(k) or f" {k}" in message for k in base.cli_set)
         where = "in --set" if from_cli else f"in the shared market ({base.where})"
         raise InputError(f"{where}: {message}", file=src) from None
+
+
+def with_stated_values(
+    base: Base, uncertainty: dict[str, Any], src: str
+) -> tuple[Base, dict[str, Any]]:
+    """The base with the values the file states in ``[uncertainty]`` applied to its market.
+
+    A stated value (``"key" = { value = ... }``) is a fact of the shared market, as a
+    ``[market] set`` is, so it is applied to every run and never drawn; ``--set`` wins over it.
+
+    Returns:
+        The base with those values in its raw market (and listed as set by the file), and the
+        values applied.
+    """
+    known = {k: e.value for k, e in uncertainty.items() if e.value is not None}
+    known = {k: v for k, v in known.items() if k not in base.cli_set}
+    try:
+        raw = apply_overrides(base.raw, known)
+    except InputError as err:
+        raise InputError(f"in [uncertainty]: {inner(err)}", file=src) from None
+    return dataclasses.replace(base, raw=raw, file_set={**base.file_set, **known}), known
 
 
 def inner(err: InputError) -> str:

@@ -60,7 +60,6 @@ choices among its words, and the base scenario validated at both ends of every r
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -70,7 +69,13 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from model.errors import InputError
-from model.experiment.base import check_scenario_key, inner, resolve_base, validate_shared
+from model.experiment.base import (
+    check_scenario_key,
+    inner,
+    resolve_base,
+    validate_shared,
+    with_stated_values,
+)
 from model.experiment.spec import (
     MAX_DRAWS,
     UNCERTAINTY_KEYS,
@@ -359,15 +364,8 @@ def load_spec(
     if not name.strip():
         raise InputError(f"name = {name!r}: must be a non-empty string", file=src)
     base = resolve_base(spec, path, cli_set)
-    # Values the file states in [uncertainty] are facts of the shared market (--set wins), as
-    # in a comparison (model.compare.spec).
-    known = {k: e.value for k, e in spec.uncertainty.items() if e.value is not None}
-    known = {k: v for k, v in known.items() if k not in base.cli_set}
-    try:
-        market_raw = apply_overrides(base.raw, known)
-    except InputError as err:
-        raise InputError(f"in [uncertainty]: {inner(err)}", file=src) from None
-    shared = dataclasses.replace(base, raw=market_raw, file_set={**base.file_set, **known})
+    shared, known = with_stated_values(base, spec.uncertainty, src)
+    market_raw = shared.raw
     market = validate_shared(shared, src, name=name)
     raw = {**market_raw, "name": name}
     stated_by = {"[market] set": base.file_set, "[uncertainty]": known, "--set": base.cli_set}
