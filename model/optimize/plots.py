@@ -11,8 +11,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FuncFormatter
 
-from model.formatting import format_kpi, kpi_label
+from model.formatting import format_kpi, kpi_label, param_label
 from model.plots import save
 
 
@@ -65,7 +66,8 @@ def curves_figure(result, path: str | Path) -> None:
                     ax.plot([x], [0], marker="*", ms=14, color="C3", ls="none", label="optimum")
             ax.legend(fontsize=7, loc="best")
         ax.axhline(0, color="grey", lw=0.8)
-        title = f"{lever} [{_unit(lever)}]" if _unit(lever) else lever
+        # The registry's words for the lever (the dotted key is in curves.csv and the report).
+        title = param_label(lever)
         if marginal is not None and lever in marginal.index:
             m = marginal.loc[lever]
             title += (
@@ -75,6 +77,9 @@ def curves_figure(result, path: str | Path) -> None:
             )
         ax.set_title(title, fontsize=9)
         ax.set_ylabel(f"Δ {kpi_label(kpi)} vs optimum", fontsize=8)
+        ax.yaxis.set_major_formatter(
+            FuncFormatter(lambda v, _p: format_kpi(kpi, v, compact=True, diff=True))
+        )
         ax.tick_params(labelsize=8)
         if numeric:
             ax.legend(fontsize=7, loc="best")
@@ -85,15 +90,6 @@ def curves_figure(result, path: str | Path) -> None:
     )
     fig.tight_layout()
     save(fig, path)
-
-
-def _unit(key: str) -> str:
-    from model.scenario.params import parameter
-
-    try:
-        return parameter(key).unit
-    except KeyError:
-        return ""
 
 
 def frontier_figure(result, path: str | Path) -> None:

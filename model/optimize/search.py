@@ -110,8 +110,11 @@ def search(
             trials.append(t)
             done.append(t)
         if log is not None:
-            feasible = [t.assessment.score for t in trials if t.assessment.feasible]
-            shown = f"best {max(feasible):,.4g} (score)" if feasible else "none feasible yet"
+            feasible = [t for t in trials if t.assessment.feasible]
+            shown = "none feasible yet"
+            if feasible:
+                best = max(feasible, key=lambda t: t.assessment.score).assessment.value
+                shown = f"best {_in_unit(objective, best)} ({objective.risk} over the cells)"
             log(f"search: {len(trials)}/{budget} candidates evaluated, {shown}")
         return done
 
@@ -307,3 +310,10 @@ def _canonical(candidate: dict[str, Any]) -> str:
     from model.experiment.tasks import canonical_json
 
     return canonical_json(candidate)
+
+
+def _in_unit(objective: Objective, value: float) -> str:
+    """The objective's value in its KPI's unit (``¥4.83M``); a plain number for other KPIs."""
+    from model.verdict.words import kpi_label, kpi_value
+
+    return f"{kpi_label(objective.kpi, in_sentence=True)} {kpi_value(objective.kpi, value)}"

@@ -874,7 +874,9 @@ class Operation(Strict):
     """The private operation: mode, accounts, groups, guides, distributors (a lever)."""
 
     mode: Literal["none", "persona", "guides", "distribution"] = param(
-        "persona", description="none = public only (no private domain)", side="lever"
+        "persona",
+        description="operating mode of the private domain (none = public only)",
+        side="lever",
     )
     on_full: Literal["hire", "reject"] = param(
         "hire", description="when no holder has room", side="lever"
