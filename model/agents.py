@@ -200,7 +200,7 @@ class PrivateOperationAgent(mesa.Agent):
     ``release_below_fill`` full, so after a release at least (1 − fill)·capacity·(k − 1)
     joiners arrive before the next hire: no thrashing. Under ``on_full = "reject"`` the team is
     fixed and never released. Slots of released holders stay empty (capacity 0), so a
-    member's ``owner`` never needs renumbering. **Groups** are refilled before new ones open:
+    member's ``holder`` slot never needs renumbering. **Groups** are refilled before new ones open:
     joiners take free seats in the oldest groups with room first; a group with no members
     costs nothing (upkeep is per live group).
     """
@@ -246,16 +246,16 @@ class PrivateOperationAgent(mesa.Agent):
         self.holders += [self.holder_class(self.model, start + i, day) for i in range(n)]
 
     def seat(self, n: int, room: np.ndarray | None = None) -> np.ndarray:
-        """Owners for ``n`` members among the live holders with room (first slots first)."""
+        """Holder slots for ``n`` members among the live holders with room (first slots first)."""
         room = self._room() if room is None else room
-        owners = np.searchsorted(np.cumsum(room), np.arange(n), side="right")
-        self.holder_members += np.bincount(owners, minlength=len(room))
-        return owners
+        slots = np.searchsorted(np.cumsum(room), np.arange(n), side="right")
+        self.holder_members += np.bincount(slots, minlength=len(room))
+        return slots
 
     def place(self, n: int, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """Seat ``n`` joiners: an owner with room (hiring if the rule allows) and a group.
+        """Seat ``n`` joiners: a holder with room (hiring if the rule allows) and a group.
 
-        Returns the owners and groups of the first ``k ≤ n`` joiners who found room; the
+        Returns the holder slots and groups of the first ``k ≤ n`` joiners who found room; the
         rest fail to join (no account or guide could take them).
         """
         free = int(self._room().sum())
@@ -284,10 +284,10 @@ class PrivateOperationAgent(mesa.Agent):
         self.group_size += np.bincount(groups, minlength=len(self.group_size))
         return groups
 
-    def release(self, owners: np.ndarray, groups: np.ndarray) -> None:
-        """Members who unfollowed free their seat with their owner and in their group."""
-        if len(owners):
-            self.holder_members -= np.bincount(owners, minlength=len(self.holder_members))
+    def release(self, slots: np.ndarray, groups: np.ndarray) -> None:
+        """Members who unfollowed free their seat with their holder and in their group."""
+        if len(slots):
+            self.holder_members -= np.bincount(slots, minlength=len(self.holder_members))
             self.group_size -= np.bincount(groups, minlength=len(self.group_size))
 
     def holder_to_release(self) -> int | None:

@@ -49,7 +49,7 @@ class Population:
     acquired_by: np.ndarray  # int8, SOURCE_*
     platform: np.ndarray  # int8, home platform index
     group: np.ndarray  # int32, community group, -1 none
-    owner: np.ndarray  # int32, account or guide holding the member, -1 none
+    holder: np.ndarray  # int32, account or guide holding the member, -1 none
     referrer: np.ndarray  # int32, uid of the referrer, -1 none
     # Money, per customer (revenue exact in fen; contribution for LTV, approximate).
     revenue_fen: np.ndarray  # int64
@@ -98,7 +98,7 @@ class Population:
             acquired_by=np.zeros(size, dtype=np.int8),
             platform=np.zeros(size, dtype=np.int8),
             group=days(),
-            owner=days(),
+            holder=days(),
             referrer=days(),
             revenue_fen=np.zeros(size, dtype=np.int64),
             ltv_180=np.zeros(size, dtype=np.float32),

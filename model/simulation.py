@@ -403,7 +403,7 @@ class PrivateDomainModel(mesa.Model):
             return out
         c, pop = self.cfg.operation, self.pop
         if self.operation.mode == "guides":
-            held = (pop.owner[uids] >= 0) & (pop.domain[uids] == PRIVATE)
+            held = (pop.holder[uids] >= 0) & (pop.domain[uids] == PRIVATE)
             out[held] = np.rint(fen[held] * c.guide_commission_rate)
         elif self.operation.mode == "distribution":
             referred = pop.referrer[uids] >= 0
@@ -440,14 +440,14 @@ class PrivateDomainModel(mesa.Model):
         self.flows["contribution_incremental"] += float(incremental.sum())
         self.flows["gmv_incremental"] += float(((1.0 - w) * fen).sum() / 100.0)
         self.flows["gmv_channel_shifted"] += float((w * fen)[is_private].sum() / 100.0)
-        owner = pop.owner[uids]
-        held = owner >= 0
+        holder = pop.holder[uids]
+        held = holder >= 0
         op = self.operation
         slots = len(op.holders)
-        credit = np.rint(np.bincount(owner[held], incremental[held] * 100.0, minlength=slots))
+        credit = np.rint(np.bincount(holder[held], incremental[held] * 100.0, minlength=slots))
         sold = held & is_private
-        gmv = np.bincount(owner[sold], fen[sold], minlength=slots)
-        paid = np.bincount(owner[sold], commission_fen[sold], minlength=slots)
+        gmv = np.bincount(holder[sold], fen[sold], minlength=slots)
+        paid = np.bincount(holder[sold], commission_fen[sold], minlength=slots)
         for i in np.flatnonzero((credit != 0) | (gmv != 0)):
             holder = op.holders[i]
             holder.incremental_fen += int(credit[i])
@@ -474,16 +474,16 @@ class PrivateDomainModel(mesa.Model):
         return drop
 
     def _join_private(self, uids: np.ndarray, day: int) -> np.ndarray:
-        """Seat joiners with an owner and a group; returns those who found room.
+        """Seat joiners with a holder and a group; returns those who found room.
 
         Their purchase rate changes from the start of the next day.
         """
-        owners, groups = self.operation.place(len(uids), day)
-        joined = uids[: len(owners)]
+        slots, groups = self.operation.place(len(uids), day)
+        joined = uids[: len(slots)]
         self.flows["new_join_rejected"] += len(uids) - len(joined)
         pop = self.pop
         self._change_domain(joined, PRIVATE, now=day + 1)
-        pop.owner[joined] = owners
+        pop.holder[joined] = slots
         pop.group[joined] = groups
         pop.ti_joined_private[joined] = day
         pop.fatigue[joined] = 0.0
@@ -747,9 +747,9 @@ class PrivateDomainModel(mesa.Model):
 
     def _lapse(self, uids: np.ndarray, d: int) -> None:
         pop = self.pop
-        self.operation.release(pop.owner[uids], pop.group[uids])
+        self.operation.release(pop.holder[uids], pop.group[uids])
         self._change_domain(uids, LAPSED, now=d + 1)
-        pop.owner[uids] = -1
+        pop.holder[uids] = -1
         pop.group[uids] = -1
         pop.ti_lapsed[uids] = d
         self.flows["new_unfollowed"] += len(uids)
@@ -844,8 +844,8 @@ class PrivateDomainModel(mesa.Model):
         """
         op, pop = self.operation, self.pop
         while (slot := op.holder_to_release()) is not None:
-            members = np.flatnonzero(pop.owner == slot)
-            pop.owner[members] = op.seat_elsewhere(len(members), slot)
+            members = np.flatnonzero(pop.holder == slot)
+            pop.holder[members] = op.seat_elsewhere(len(members), slot)
             op.retire(slot, d)
             self.flows["new_released_holders"] += 1
 
@@ -894,7 +894,7 @@ class PrivateDomainModel(mesa.Model):
         home = pop.platform[alive].astype(np.int64)
         commission = np.zeros(len(alive))
         if self.private and self.operation.mode == "guides":
-            commission[member & (pop.owner[alive] >= 0)] = self.cfg.operation.guide_commission_rate
+            commission[member & (pop.holder[alive] >= 0)] = self.cfg.operation.guide_commission_rate
         elif self.private and self.operation.mode == "distribution":
             commission[pop.referrer[alive] >= 0] = self.cfg.operation.distributor_commission_rate
         per_order = valuation.contribution_per_order(

@@ -316,9 +316,9 @@ def test_holders_are_released_as_the_pool_shrinks_without_thrashing():
     # Hysteresis: one more release would need the pool at ≤ fill of one holder fewer.
     k = d["n_holders"].iloc[-1]
     assert k == op.min_holders or d["n_private"].iloc[-1] > (k - 1) * cap * fill
-    # The released holders' members moved: every member's owner is a live holder.
-    owners = model.pop.owner[model.pop.domain == PRIVATE]
-    assert op.live[owners].all()
+    # The released holders' members moved: every member's holder is a live one.
+    slots = model.pop.holder[model.pop.domain == PRIVATE]
+    assert op.live[slots].all()
     assert sorted(h.released_day is None for h in op.holders).count(False) == 12 - k
     # Staff paid only while employed: the accounts line follows the live count.
     account = model.cfg.operation.account_cost_per_day_yuan
