@@ -29,11 +29,14 @@ class _Effect:
 class PlatformAgent(mesa.Agent):
     """A rented public platform: CAC curve, adstock, take rate, bans and other shocks."""
 
-    def __init__(self, model: mesa.Model, name: str, index: int, cfg: Platform) -> None:
+    def __init__(self, model: mesa.Model, name: str, index: int, terms: Platform) -> None:
         super().__init__(model)
         self.name = name
         self.index = index
-        self.cfg = cfg
+        # This platform's section of the scenario: its terms to the brand (take rate, CAC
+        # floor, daily cap, defection) and the brand's settings on it (budget share, adstock).
+        # Not `platform`: that would read p.platform.take_rate on the platform agent itself.
+        self.terms = terms
         self.carry = 0.0  # adstock S*_{t-1}
         self.effects: list[_Effect] = []
 
@@ -74,16 +77,16 @@ class PlatformAgent(mesa.Agent):
         if self.is_banned(day):
             # No ads run and the platform serves none of the carried-over impressions either;
             # the carry-over still decays, so acquisition restarts cold after the ban.
-            self.carry = acq.adstock(0.0, self.carry, self.cfg.adstock_theta)
+            self.carry = acq.adstock(0.0, self.carry, self.terms.adstock_theta)
             return 0.0, 0.0
-        self.carry = acq.adstock(spend, self.carry, self.cfg.adstock_theta)
+        self.carry = acq.adstock(spend, self.carry, self.terms.adstock_theta)
         c0 = acq.inflated_c0(
-            self.cfg.cac_floor_yuan,
-            self.cfg.cac_inflation_per_year,
+            self.terms.cac_floor_yuan,
+            self.terms.cac_inflation_per_year,
             day,
             self.cac_multiplier(day) * rel_cac,
         )
-        cap = self.cfg.daily_cap * self.cap_multiplier(day)
+        cap = self.terms.daily_cap * self.cap_multiplier(day)
         return spend, acq.expected_new_customers(self.carry, c0, cap, prospects_left, market_size)
 
 
@@ -205,17 +208,19 @@ class PrivateOperationAgent(mesa.Agent):
     costs nothing (upkeep is per live group).
     """
 
-    def __init__(self, model: mesa.Model, cfg: Operation) -> None:
+    def __init__(self, model: mesa.Model, plan: Operation) -> None:
         super().__init__(model)
-        self.cfg = cfg
-        self.mode = cfg.mode
-        self.holder_class = GuideAgent if cfg.mode == "guides" else AccountAgent
-        if cfg.mode == "guides":
-            self.capacity = min(cfg.guide_capacity, cfg.friend_cap_per_account)
-            initial, self.max_holders = cfg.guides_initial, cfg.guides_max
+        # The scenario's [operation] section: how the brand means to run its private domain
+        # (mode, capacities, hiring rule, costs); the state of the operation lives beside it.
+        self.plan = plan
+        self.mode = plan.mode
+        self.holder_class = GuideAgent if plan.mode == "guides" else AccountAgent
+        if plan.mode == "guides":
+            self.capacity = min(plan.guide_capacity, plan.friend_cap_per_account)
+            initial, self.max_holders = plan.guides_initial, plan.guides_max
         else:
-            self.capacity = cfg.friend_cap_per_account
-            initial, self.max_holders = cfg.accounts_initial, cfg.accounts_max
+            self.capacity = plan.friend_cap_per_account
+            initial, self.max_holders = plan.accounts_initial, plan.accounts_max
         self.min_holders = min(initial, self.max_holders)
         self.holders: list[HolderAgent] = []  # every holder ever, by slot (released ones too)
         self.holder_members = np.zeros(0, dtype=np.int64)
@@ -259,7 +264,7 @@ class PrivateOperationAgent(mesa.Agent):
         rest fail to join (no account or guide could take them).
         """
         free = int(self._room().sum())
-        if free < n and self.cfg.on_full == "hire":
+        if free < n and self.plan.on_full == "hire":
             self._hire(min(-(-(n - free) // self.capacity), self.max_holders - self.n_holders), day)
             free = int(self._room().sum())
         k = min(n, free)
@@ -269,7 +274,7 @@ class PrivateOperationAgent(mesa.Agent):
         return self.seat(k), self._assign_groups(k)
 
     def _assign_groups(self, k: int) -> np.ndarray:
-        cap = self.cfg.group_cap
+        cap = self.plan.group_cap
         room = cap - self.group_size[: self.n_groups]
         cum = np.cumsum(room)
         refill = min(k, int(cum[-1]) if self.n_groups else 0)
@@ -297,10 +302,10 @@ class PrivateOperationAgent(mesa.Agent):
         members change hands.
         """
         k = self.n_holders
-        if self.cfg.on_full != "hire" or k <= self.min_holders:
+        if self.plan.on_full != "hire" or k <= self.min_holders:
             return None
         members = int(self.holder_members[self.live].sum())
-        if members > (k - 1) * self.capacity * self.cfg.release_below_fill:
+        if members > (k - 1) * self.capacity * self.plan.release_below_fill:
             return None
         load = np.where(self.live, self.holder_members, np.iinfo(np.int64).max)
         return int(len(load) - 1 - np.argmin(load[::-1]))
@@ -325,7 +330,7 @@ class PrivateOperationAgent(mesa.Agent):
 
     def daily_costs(self) -> tuple[int, int]:
         """Today's staff and tools cost (fen): accounts/guides, content, groups, software."""
-        c = self.cfg
+        c = self.plan
         if self.mode == "guides":
             per_holder = to_fen(c.guide_salary_per_day_yuan)
             content = 0

@@ -138,7 +138,9 @@ class PrivateDomainModel(mesa.Model):
         # while the caller's scenario keeps the full-size values and the scale (provenance).
         self.scale = scenario.market.scale
         scenario = apply_scale(scenario)
-        self.cfg = scenario  # mesa.Model already owns an attribute called `scenario`
+        # The (scaled) scenario the model runs: every section of it, read as settings.market,
+        # settings.operation... Not `scenario`: mesa.Model owns that attribute.
+        self.settings = scenario
         self.seed_label = seed_label(self.seed_sequence)
         self.keys = stream_keys(self.seed_sequence)
         self.days = scenario.sim.days
@@ -158,18 +160,20 @@ class PrivateDomainModel(mesa.Model):
         self.pop = Population.create(n, self.beh, generators["traits"])
         self.paid_queue = ProspectQueue(n, generators["paid_queue"])
         self.platforms = [
-            PlatformAgent(self, name, i, cfg)
-            for i, (name, cfg) in enumerate(scenario.platforms.items())
+            PlatformAgent(self, name, i, terms)
+            for i, (name, terms) in enumerate(scenario.platforms.items())
         ]
-        self.take_rates = np.array([p.cfg.take_rate for p in self.platforms])
-        self.retargeting_rates = np.array([p.cfg.retargeting_share_of_gmv for p in self.platforms])
-        self.defection_rates = np.array([p.cfg.p_defect_per_ban_day for p in self.platforms])
+        self.take_rates = np.array([p.terms.take_rate for p in self.platforms])
+        self.retargeting_rates = np.array(
+            [p.terms.retargeting_share_of_gmv for p in self.platforms]
+        )
+        self.defection_rates = np.array([p.terms.p_defect_per_ban_day for p in self.platforms])
         # Incremental accounting: the share of a member's spontaneous order that the customer
         # would have placed anyway, at their base rate on their home platform (1/uplift).
         # (Capped at 1: a member who buys less than before brings no negative attribution.)
         self.baseline_share = 1.0 / max(self.beh.rel_rate_private, 1.0)
         self.delta = valuation.daily_rate(scenario.market.discount_rate_per_year)
-        self.budget_shares = np.array([p.cfg.budget_share for p in self.platforms])
+        self.budget_shares = np.array([p.terms.budget_share for p in self.platforms])
         self.brand = BrandAgent(
             self, scenario.budget, self.days, self.budget_shares, scenario.calendar.start_date
         )
@@ -204,7 +208,7 @@ class PrivateDomainModel(mesa.Model):
 
     # ===================================================================== initial state ==
     def _seed_initial_base(self) -> None:
-        m, pop = self.cfg.market, self.pop
+        m, pop = self.settings.market, self.pop
         n_base = m.initial_public + m.initial_private
         if n_base == 0:
             return
@@ -379,7 +383,7 @@ class PrivateDomainModel(mesa.Model):
 
         # Per-customer contribution (LTV, valuation): margin on the list value − discount −
         # platform fee, retargeting or commission.
-        margin = self.cfg.market.gross_margin
+        margin = self.settings.market.gross_margin
         contrib = (list_fen * margin - discount_fen - retarget_fen - commission_fen) / 100.0
         contrib[public] -= fen[public] / 100.0 * self.take_rates[public_channel]
         age = day - pop.ti_first_order[uids]
@@ -401,7 +405,7 @@ class PrivateDomainModel(mesa.Model):
         out = np.zeros(len(uids), dtype=np.int64)
         if len(uids) == 0 or not self.private:
             return out
-        c, pop = self.cfg.operation, self.pop
+        c, pop = self.settings.operation, self.pop
         if self.operation.mode == "guides":
             held = (pop.holder[uids] >= 0) & (pop.domain[uids] == PRIVATE)
             out[held] = np.rint(fen[held] * c.guide_commission_rate)
@@ -430,11 +434,9 @@ class PrivateDomainModel(mesa.Model):
         w = np.broadcast_to(np.asarray(baseline_share, dtype=float), member.shape)[member]
         w = np.where(pop.acquired_by[uids] == SOURCE_REFERRAL, 0.0, w)
         home = pop.platform[uids].astype(np.int64)
+        margin = self.settings.market.gross_margin
         anyway = (
-            w
-            * list_fen
-            / 100.0
-            * (self.cfg.market.gross_margin - self.take_rates[home] - self.retargeting_rates[home])
+            w * list_fen / 100.0 * (margin - self.take_rates[home] - self.retargeting_rates[home])
         )
         incremental = contrib - anyway
         self.flows["contribution_incremental"] += float(incremental.sum())
@@ -542,7 +544,7 @@ class PrivateDomainModel(mesa.Model):
 
     # 1 ---------------------------------------------------------------------------------
     def _apply_shocks(self, d: int) -> None:
-        for i, shock in enumerate(self.cfg.shocks):
+        for i, shock in enumerate(self.settings.shocks):
             if shock.p_per_day is not None:
                 starts = self._u_shock_start[i, d] < shock.p_per_day
             else:
@@ -580,7 +582,7 @@ class PrivateDomainModel(mesa.Model):
     # 2 ---------------------------------------------------------------------------------
     def _acquire(self, d: int) -> np.ndarray:
         pop = self.pop
-        n_market = self.cfg.market.size
+        n_market = self.settings.market.size
         budget = self.brand.spend_on(d)
         u = self._u_acquisition[:, d]
         new_by_platform = []
@@ -590,12 +592,12 @@ class PrivateDomainModel(mesa.Model):
                 budget * share, d, int(pop.counts[PROSPECT]), n_market, self.rel_cac[d]
             )
             self.ledger.book("cost_ad", to_fen(spend))
-            if self.cfg.acquisition.mode == "saturating":
+            if self.settings.acquisition.mode == "saturating":
                 n_new = int(draws.poisson_ppf(u[p.index], expected))
             elif p.is_banned(d):
                 n_new = 0
             else:
-                p_day = bass_daily_probability(self.cfg.acquisition.p_innovation_per_year)
+                p_day = bass_daily_probability(self.settings.acquisition.p_innovation_per_year)
                 n_new = draws.binomial_ppf(u[p.index], int(pop.counts[PROSPECT]), p_day * share)
             uids = self.paid_queue.take(n_new, pop.domain)
             self.brand.observe(p.index, spend, len(uids))
@@ -674,7 +676,7 @@ class PrivateDomainModel(mesa.Model):
     # 4 ---------------------------------------------------------------------------------
     def _outreach(self, d: int) -> tuple[np.ndarray, np.ndarray]:
         """Today's push, if any; returns the push buyers and their order ids."""
-        o = self.cfg.outreach
+        o = self.settings.outreach
         empty = np.empty(0, dtype=np.int64)
         if not (self.private and o.enabled and outreach.is_push_day(d, o.pushes_per_week)):
             return empty, empty
@@ -704,7 +706,7 @@ class PrivateDomainModel(mesa.Model):
         u_unfollow = draws.uniform(self.keys["unfollow"], to, d)
         active = pop.active[to]
         rel_service = (
-            self.cfg.operation.rel_response_guides if self.operation.mode == "guides" else 1.0
+            self.settings.operation.rel_response_guides if self.operation.mode == "guides" else 1.0
         )
         p_buy = min(1.0, o.p_response * o.offer_uplift * rel_service)
         buyers = to[active & (u_buy < p_buy)]
@@ -756,7 +758,7 @@ class PrivateDomainModel(mesa.Model):
 
     # 5 ---------------------------------------------------------------------------------
     def _diversion(self, d: int, platform_buyers: np.ndarray) -> None:
-        v = self.cfg.diversion
+        v = self.settings.diversion
         if not (self.private and v.enabled) or len(platform_buyers) == 0:
             return
         pop = self.pop
@@ -776,7 +778,7 @@ class PrivateDomainModel(mesa.Model):
 
     # 6 ---------------------------------------------------------------------------------
     def _referral(self, d: int, purchasers: np.ndarray, order_ids: np.ndarray) -> None:
-        r = self.cfg.referral
+        r = self.settings.referral
         if not (self.private and r.enabled) or len(purchasers) == 0:
             return
         pop = self.pop
@@ -787,13 +789,13 @@ class PrivateDomainModel(mesa.Model):
             r.reward_scale_yuan,
         )
         if self.operation.mode == "distribution":
-            mean_invites *= self.cfg.operation.rel_referral_distribution
+            mean_invites *= self.settings.operation.rel_referral_distribution
         u = draws.uniform(self.keys["referral"], purchasers, order_ids)
         if self.graph is None:
             # Fully mixed: an invite reaches a random person, a prospect with prob P/N, and
             # converts with p_convert. Poisson(m) invitations each converting with prob q are
             # Poisson(m·q) conversions (thinning), drawn from the order's one uniform.
-            q = r.p_convert * pop.counts[PROSPECT] / self.cfg.market.size
+            q = r.p_convert * pop.counts[PROSPECT] / self.settings.market.size
             converted = draws.poisson_ppf(u, mean_invites * q)
             referrers = np.repeat(purchasers, converted)
             new = self.referral_queue.take(len(referrers), pop.domain)
@@ -893,25 +895,28 @@ class PrivateDomainModel(mesa.Model):
         p_drop = np.minimum(pop.p_drop[alive] * np.where(member, beh.rel_drop_private, 1.0), 1.0)
         home = pop.platform[alive].astype(np.int64)
         commission = np.zeros(len(alive))
+        plan = self.settings.operation
         if self.private and self.operation.mode == "guides":
-            commission[member & (pop.holder[alive] >= 0)] = self.cfg.operation.guide_commission_rate
+            commission[member & (pop.holder[alive] >= 0)] = plan.guide_commission_rate
         elif self.private and self.operation.mode == "distribution":
-            commission[pop.referrer[alive] >= 0] = self.cfg.operation.distributor_commission_rate
+            commission[pop.referrer[alive] >= 0] = plan.distributor_commission_rate
         per_order = valuation.contribution_per_order(
             mean_value=beh.gg_p / pop.nu[alive].astype(np.float64),
-            gross_margin=self.cfg.market.gross_margin,
+            gross_margin=self.settings.market.gross_margin,
             share_private=np.where(member, beh.share_private_channel, 0.0),
             private_cost_rate=commission,
             platform_cost_rate=self.take_rates[home] + self.retargeting_rates[home],
         )
         seat = 0.0
         if upkeep and self.private:
-            c, op = self.cfg.operation, self.operation
+            op = self.operation
             holder = (
-                c.guide_salary_per_day_yuan if op.mode == "guides" else c.account_cost_per_day_yuan
+                plan.guide_salary_per_day_yuan
+                if op.mode == "guides"
+                else plan.account_cost_per_day_yuan
             )
             seat = np.where(
-                member, holder / op.capacity + c.group_cost_per_day_yuan / c.group_cap, 0.0
+                member, holder / op.capacity + plan.group_cost_per_day_yuan / plan.group_cap, 0.0
             )
         out = np.zeros(pop.size)
         out[alive] = valuation.residual_by_customer(
@@ -919,7 +924,7 @@ class PrivateDomainModel(mesa.Model):
             lam,
             p_drop,
             per_order,
-            self.cfg.market.discount_rate_per_year,
+            self.settings.market.discount_rate_per_year,
             horizon_days,
             upkeep_per_day=seat,
             return_rate=self.return_rate,
@@ -933,7 +938,7 @@ class PrivateDomainModel(mesa.Model):
             return None
         days = 365 if math.isinf(horizon_days) else math.ceil(horizon_days)
         today = self.recorder.days_recorded
-        return self.profile.multipliers(self.cfg.calendar.dates(today, days))
+        return self.profile.multipliers(self.settings.calendar.dates(today, days))
 
     def residual_value(self) -> float:
         """The customers' residual value at the end of the last day simulated, discounted to 0."""
@@ -948,8 +953,8 @@ class PrivateDomainModel(mesa.Model):
         paid (they are not customers' contribution) and holders are released as the pool
         shrinks.
         """
-        c = self.cfg
-        self.cfg = c.model_copy(
+        c = self.settings
+        self.settings = c.model_copy(
             update={
                 "budget": c.budget.model_copy(update={"kind": "constant", "per_day_yuan": 0.0}),
                 "outreach": c.outreach.model_copy(update={"enabled": False}),
@@ -958,7 +963,7 @@ class PrivateDomainModel(mesa.Model):
                 "shocks": [],
             }
         )
-        self.brand.budget = self.cfg.budget
+        self.brand.budget = self.settings.budget
         for platform in self.platforms:
             platform.carry = 0.0  # no ads still to be served
             platform.effects = [e for e in platform.effects if e.kind != "ban"]

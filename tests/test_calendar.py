@@ -140,8 +140,8 @@ def test_double_11_in_the_baseline_orders_and_cac():
     assert orders.loc[slice(*window)].mean() > 1.7 * around.mean()
 
     # Expected new customers a day from the curve, with the model's own platform and budget.
-    p = model.platforms[0].cfg
-    scaled = model.cfg
+    p = model.platforms[0].terms
+    scaled = model.settings
     spend = scaled.budget.per_day_yuan
     carry, expected = 0.0, []
     prospects = np.concatenate(

@@ -306,7 +306,7 @@ def test_holders_are_released_as_the_pool_shrinks_without_thrashing():
     model = PrivateDomainModel(shrinking_pool(), seed=16)
     model.run()
     d = pd.DataFrame(model.recorder.as_dict())
-    op, cap, fill = model.operation, 1_000, model.cfg.operation.release_below_fill
+    op, cap, fill = model.operation, 1_000, model.settings.operation.release_below_fill
     assert d["n_holders"].iloc[0] == 12 and d["n_private"].iloc[-1] < 0.6 * 12_000
     # Released one by one as the pool shrinks, never re-hired (no thrashing), never below
     # the initial team, and always with room for everyone held.
@@ -321,9 +321,9 @@ def test_holders_are_released_as_the_pool_shrinks_without_thrashing():
     assert op.live[slots].all()
     assert sorted(h.released_day is None for h in op.holders).count(False) == 12 - k
     # Staff paid only while employed: the accounts line follows the live count.
-    account = model.cfg.operation.account_cost_per_day_yuan
-    groups = model.cfg.operation.group_cost_per_day_yuan * d["n_groups"]
-    content = model.cfg.operation.content_cost_per_day_yuan
+    account = model.settings.operation.account_cost_per_day_yuan
+    groups = model.settings.operation.group_cost_per_day_yuan * d["n_groups"]
+    content = model.settings.operation.content_cost_per_day_yuan
     assert np.allclose(d["cost_staff"], d["n_holders"] * account + content + groups)
 
 
@@ -373,7 +373,7 @@ def test_guides_pnl_is_incremental_not_gross():
     model = PrivateDomainModel(small(operation__mode="guides", sim__days=365), seed=19)
     model.run()
     guides = model.operation.guides
-    margin = model.cfg.market.gross_margin
+    margin = model.settings.market.gross_margin
     incremental = sum(g.incremental_fen for g in guides)
     gross = sum(g.gmv_fen * margin - g.commission_fen for g in guides)
     assert 0 < incremental < 0.8 * gross

@@ -177,12 +177,12 @@ def residual_docking(mode: str, seed: int, rate: float = 0.10, at_day: int = 150
     pop = model.pop
     customers = pop.n_orders > 0
     expected = model.residual_by_customer(horizon, upkeep=False)[customers]
-    discounted = model.cfg
-    model.cfg = discounted.model_copy(
+    discounted = model.settings
+    model.settings = discounted.model_copy(
         update={"market": discounted.market.model_copy(update={"discount_rate_per_year": 1e-9})}
     )
     undiscounted = float(model.residual_by_customer(horizon, upkeep=False)[customers].sum())
-    model.cfg = discounted
+    model.settings = discounted
     pv = pop.pv_contribution.copy()
     active, domain = pop.active.copy(), pop.domain.copy()
     model.wind_down()
@@ -214,7 +214,7 @@ def test_residual_value_docks_with_the_simulation_past_the_horizon(mode):
         return
     # Teeth: valuing the members as platform customers (no uplift, no lower dropout, no
     # channel saving) misses by far more than 4 standard errors.
-    pop, beh, m = model.pop, model.beh, model.cfg.market
+    pop, beh, m = model.pop, model.beh, model.settings.market
     platform_cost = model.take_rates[0] + model.retargeting_rates[0]
     flat = valuation.residual_by_customer(
         active[customers],
@@ -254,8 +254,8 @@ def pushes_after_the_horizon(scale: float, replicate: int, years: int = 3) -> tu
         before = model.pop.pv_contribution.copy()
         model.wind_down()
         if pushes:
-            outreach = model.cfg.outreach.model_copy(update={"enabled": True})
-            model.cfg = model.cfg.model_copy(update={"outreach": outreach})
+            outreach = model.settings.outreach.model_copy(update={"enabled": True})
+            model.settings = model.settings.model_copy(update={"outreach": outreach})
         for _ in range(horizon):
             model.step()
         out.append(float((model.pop.pv_contribution - before)[customers].sum()))
