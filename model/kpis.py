@@ -120,7 +120,7 @@ _DEFINITIONS: tuple[KPI, ...] = (
         "yuan",
         "Marketing cost",
         "acquisition and retargeting ads + coupon discounts + incentives + referral rewards "
-        "+ commissions + staff + messaging + tools",
+        "+ commissions + staff + messaging + join cards + tools",
         True,
     ),
     _k(

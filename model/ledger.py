@@ -2,9 +2,9 @@
 
 contribution = gross profit − platform fees − marketing cost, where
 marketing cost = acquisition ads + retargeting ads + coupon discounts + diversion incentives
-+ referral rewards + commissions + staff + messaging + tools. Each amount is rounded to the fen
-once, when it is booked; totals are integer sums, so daily lines add up to the cumulative lines
-exactly.
++ referral rewards + commissions + staff + messages + package join cards + tools. Each amount is
+rounded to the fen once, when it is booked; totals are integer sums, so daily lines add up to
+the cumulative lines exactly.
 
 Revenue is what customers paid (after discounts). Gross profit is the margin on the *list*
 value of the goods, revenue + discounts: a coupon does not make the goods cheaper to make, so
@@ -27,6 +27,7 @@ COST_LINES = (
     "cost_commission",
     "cost_staff",
     "cost_messaging",
+    "cost_cards",
     "cost_tools",
 )
 BOOKED_LINES = ("revenue_public", "revenue_private", "platform_fees", *COST_LINES)

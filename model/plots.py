@@ -42,7 +42,8 @@ PRIVATE_COSTS = {
     "cost_referral": "Referral rewards",
     "cost_commission": "Commission to guides / KOCs (not the platform's)",
     "cost_staff": "Staff: accounts, guides, content, groups",
-    "cost_messaging": "Messages and join cards",
+    "cost_messaging": "Messages (pushes)",
+    "cost_cards": "Package join cards",
     "cost_tools": "Tools (SCRM software)",
 }
 SIDE_COLOURS = {"platforms": "#4C72B0", "private": "#55A868"}

@@ -762,7 +762,7 @@ class PrivateDomainModel(mesa.Model):
         if not (self.private and v.enabled) or len(platform_buyers) == 0:
             return
         pop = self.pop
-        self.ledger.book("cost_messaging", to_fen(v.cost_per_card_yuan * len(platform_buyers)))
+        self.ledger.book("cost_cards", to_fen(v.cost_per_card_yuan * len(platform_buyers)))
         buyers = np.unique(platform_buyers)
         dom = pop.domain[buyers]
         eligible = (dom == PUBLIC) | (

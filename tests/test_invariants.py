@@ -8,7 +8,7 @@ import pytest
 
 from model import simulate
 from model.agents import GuideAgent
-from model.ledger import COST_LINES
+from model.ledger import COST_LINES, to_fen
 from model.population import NEVER, SOURCE_INITIAL, SOURCE_REFERRAL
 from model.seeds import replicate_seed
 from model.simulation import PrivateDomainModel
@@ -107,25 +107,42 @@ def test_ledger_identity_to_the_cent_daily_and_cumulative(mode):
     assert model.pop.revenue_fen.sum() == totals["revenue"]
 
 
+@pytest.mark.parametrize("mode", ["persona", "none"])
+def test_join_cards_are_booked_on_their_own_line(mode):
+    """One package card per platform order, priced on ``cost_cards``; ``cost_messaging`` is pushes.
+
+    Day by day, to the fen: the cards are the day's platform orders × ``cost_per_card_yuan`` when
+    the private domain invites buyers (none without one), and none of it is on the push line.
+    """
+    scenario = busy_scenario(mode)
+    model = PrivateDomainModel(scenario, seed=6)
+    model.run()
+    fen, d = model.ledger.daily, model.recorder.as_dict()
+    price = scenario.diversion.cost_per_card_yuan
+    assert scenario.diversion.enabled and price > 0 and d["orders_public"].sum() > 0
+    inviting = mode != "none"
+    cards = [to_fen(price * n) if inviting else 0 for n in d["orders_public"]]
+    np.testing.assert_array_equal(fen["cost_cards"], cards)
+    pushes = [to_fen(scenario.outreach.cost_per_message_yuan * n) for n in d["messages_sent"]]
+    np.testing.assert_array_equal(fen["cost_messaging"], pushes)
+    if inviting:
+        assert fen["cost_cards"].sum() > 0 and fen["cost_messaging"].sum() > 0
+
+
 def test_cost_lines_match_their_drivers():
     """Each cost line equals its driver times its price (independent recomputation)."""
     scenario = busy_scenario("persona")
     model = PrivateDomainModel(scenario, seed=6, record_orders=True)
     model.run()
     fen, d = model.ledger.daily, model.recorder.as_dict()
-    v, r, o = scenario.diversion, scenario.referral, scenario.outreach
+    v, r = scenario.diversion, scenario.referral
     assert fen["cost_incentive"].sum() == round(v.incentive_yuan * 100) * d["new_diverted"].sum()
     assert fen["cost_referral"].sum() == round(r.reward_yuan * 100) * d["new_referred"].sum()
     banned = d["n_platforms_banned"] > 0
     budget = np.array([model.brand.spend_on(day) for day in range(scenario.sim.days)])
     assert fen["cost_ad"].sum() == round(budget[~banned].sum() * 100)
     assert fen["cost_ad"][banned].sum() == 0
-    messages = d["messages_sent"].sum()
-    assert fen["cost_messaging"].sum() == pytest.approx(
-        o.cost_per_message_yuan * 100 * messages
-        + v.cost_per_card_yuan * 100 * d["orders_public"].sum(),
-        abs=scenario.sim.days,  # one fen of rounding per day and line at most
-    )
+    # Messages and join cards: day by day in test_join_cards_are_booked_on_their_own_line.
     fees = fen["platform_fees"].sum()
     (take_rate,) = {p.take_rate for p in scenario.platforms.values()}  # one rate for all
     assert fees == pytest.approx(take_rate * fen["revenue_public"].sum(), abs=scenario.sim.days)

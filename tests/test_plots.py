@@ -73,7 +73,7 @@ def test_cost_breakdown_shows_platform_fees_and_every_cost_line(daily):
     commission = next(label for label in labels if "ommission" in label)
     assert "not the platform" in commission
     assert {"cost_ad", "cost_retargeting", "cost_discount", "cost_incentive", "cost_staff",
-            "cost_messaging", "platform_fees"} <= set(table["line"])  # fmt: skip
+            "cost_messaging", "cost_cards", "platform_fees"} <= set(table["line"])  # fmt: skip
     widths = [patch.get_width() for patch in ax.patches]
     expected = [float(daily[line].sum()) for line in table["line"]]
     np.testing.assert_allclose(widths, expected)
