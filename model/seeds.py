@@ -29,7 +29,7 @@ import numpy as np
 GENERATORS = (
     "traits",  # λ, p_drop, ν of every person in the market (Population.create)
     "paid_queue",  # random order of the market for the initial base and paid acquisition
-    "referral_queue",  # random order of the market for fully mixed referral
+    "referral_queue",  # random order of the market for fully mixed referral (by value class)
     "network",  # the referral graph (small_world, scale_free)
     "mesa",  # Mesa's model.rng / model.random; not drawn from by the model's processes
 )

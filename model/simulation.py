@@ -8,7 +8,7 @@ import warnings
 import mesa
 import numpy as np
 
-from model import draws, valuation
+from model import draws, sampling, valuation
 from model.agents import BrandAgent, PlatformAgent, PrivateOperationAgent
 from model.dynamics import clock, network, outreach
 from model.dynamics.acquisition import bass_daily_probability
@@ -178,13 +178,24 @@ class PrivateDomainModel(mesa.Model):
             self, scenario.budget, self.days, self.budget_shares, scenario.calendar.start_date
         )
         self.private = scenario.has_private_domain
+        # Classes of expected value within which a day's private-domain decisions are sampled
+        # with a fixed size (model/sampling.py); the public-only reference makes none.
+        self.value_class = (
+            sampling.value_classes(
+                sampling.expected_value(
+                    self.pop.lam, self.pop.p_drop, self.pop.nu, self.beh.gg_p, self.days
+                )
+            )
+            if self.private
+            else None
+        )
         self.operation = PrivateOperationAgent(self, scenario.operation) if self.private else None
         r = scenario.referral
         refers = self.private and r.enabled
         # Fully mixed referral reaches prospects in its own random order, so the prospects it
         # converts leave paid acquisition's order otherwise as it is (pairing with public_only).
         self.referral_queue = (
-            ProspectQueue(n, generators["referral_queue"])
+            ProspectQueue(n, generators["referral_queue"], classes=self.value_class)
             if refers and r.network == "mixed"
             else None
         )
@@ -702,15 +713,22 @@ class PrivateDomainModel(mesa.Model):
         pop.fatigue[to] = fatigue
         pop.ti_fatigue[to] = d
 
-        u_buy = draws.uniform(self.keys["push_response"], to, d)
-        u_unfollow = draws.uniform(self.keys["unfollow"], to, d)
         active = pop.active[to]
         rel_service = (
             self.settings.operation.rel_response_guides if self.operation.mode == "guides" else 1.0
         )
         p_buy = min(1.0, o.p_response * o.offer_uplift * rel_service)
-        buyers = to[active & (u_buy < p_buy)]
+        reachable = to[active]
         order = PUSH_ORDER + d
+        buyers = reachable[
+            sampling.choose(
+                self.keys["push_response"],
+                reachable,
+                p_buy,
+                d,
+                self.value_class[reachable],
+            )
+        ]
         # Pull-forward: a share of push orders replace the member's next spontaneous order
         # (bought earlier at the coupon's price, not extra); the rest are extra orders.
         pulled = draws.uniform(self.keys["pull_forward"], buyers, order) < o.pull_forward_share
@@ -733,7 +751,17 @@ class PrivateDomainModel(mesa.Model):
         # The same uniform decides buying (if active) or reactivation (if dormant). A wake-up
         # brings the member's return forward to tomorrow; it is credited to the push only if
         # their own return clock would not have run out within the window anyway.
-        woken = to[~active & (u_buy < o.p_reactivate)]
+        dormant = to[~active]
+        woken = dormant[
+            sampling.choose(
+                self.keys["push_response"],
+                dormant,
+                o.p_reactivate,
+                d,
+                self.value_class[dormant],
+                part=2,
+            )
+        ]
         credited = outreach.credited_wake_ups(pop.t_next[woken], d, o.reactivation_window_days)
         pop.active[woken] = True
         self._start_clocks(woken, float(d + 1))
@@ -741,9 +769,8 @@ class PrivateDomainModel(mesa.Model):
         self.flows["new_returned"] += int((~credited).sum())
         self.flows["new_returned_early"] += int((~credited).sum())
 
-        leaving = to[
-            u_unfollow < outreach.p_unfollow(fatigue, o.p_unfollow_base, o.unfollow_convexity)
-        ]
+        p_leave = outreach.p_unfollow(fatigue, o.p_unfollow_base, o.unfollow_convexity)
+        leaving = to[sampling.choose(self.keys["unfollow"], to, p_leave, d, self.value_class[to])]
         self._lapse(leaving, d)
         return buyers, np.full(len(buyers), order, dtype=np.int64)
 
@@ -771,7 +798,7 @@ class PrivateDomainModel(mesa.Model):
         buyers, dom = buyers[eligible], dom[eligible]
         p_join = saturating(v.incentive_yuan, v.p_join_base, v.p_join_max, v.incentive_scale_yuan)
         p = np.where(dom == LAPSED, p_join * v.rel_join_lapsed, p_join)
-        joiners = buyers[draws.uniform(self.keys["join"], buyers, d) < p]
+        joiners = buyers[sampling.choose(self.keys["join"], buyers, p, d, self.value_class[buyers])]
         joined = self._join_private(joiners, d)
         self.ledger.book("cost_incentive", to_fen(v.incentive_yuan * len(joined)))
         self.flows["new_diverted"] += len(joined)

@@ -265,13 +265,20 @@ def pushes_after_the_horizon(scale: float, replicate: int, years: int = 3) -> tu
 def test_leaving_pushes_out_of_the_residual_is_conservative():
     """Pushes kept on after the horizon add value: the residual, which leaves them out, is low.
 
-    Their extra and reactivated orders outweigh the unfollows. Measured with this procedure at
-    market.scale 0.2, replicates 0–2: +¥71k, +¥28k, +¥45k on ≈ ¥3.1M; at 1/20 scale,
-    replicates 0–3: +1.6%, +3.2%, +1.9%, +0.8% of the total (a push mostly brings forward
-    returns that happen anyway). Every replicate measured is positive; replicate 0 here.
+    Their extra and reactivated orders outweigh the unfollows, by little: measured with this
+    procedure at 1/20 scale, replicates 0–5: −0.4%, +0.5%, +1.8%, +1.9%, +2.1%, +1.3% of the
+    total (a push mostly brings forward returns that happen anyway); at market.scale 0.2,
+    replicates 0–2, +¥71k, +¥28k, +¥45k on ≈ ¥3.1M (before the day's decisions were sampled
+    with a fixed size). One replicate can go either way, so the claim is on the mean of six:
+    above zero by Student's one-sided 95% critical value (t = 2.015 at 5 degrees of freedom)
+    times its standard error.
     """
-    without, with_pushes = pushes_after_the_horizon(0.05, 0)
-    assert with_pushes > without
+    gains = []
+    for replicate in range(6):
+        without, with_pushes = pushes_after_the_horizon(0.05, replicate)
+        gains.append(with_pushes / without - 1.0)
+    se = np.std(gains, ddof=1) / np.sqrt(len(gains))
+    assert np.mean(gains) > 2.015 * se, gains
 
 
 def test_residual_value_docks_without_calendar_or_returns():
