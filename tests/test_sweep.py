@@ -457,3 +457,13 @@ def test_scale_runs_every_point_as_a_faithful_miniature(tmp_path):
     assert [k for p in manifest["points"] for k in p["runs"]] == [t.key for t in scaled.tasks]
     assert {t.key for t in scaled.tasks}.isdisjoint(t.key for t in plain.tasks)
     assert all(t.scenario["market"]["scale"] == 0.5 for t in scaled.tasks)
+
+
+def test_the_best_setting_band_writes_a_trailing_unit_once():
+    from model.commands.sweep import _with_band
+
+    assert (
+        _with_band("unfollows_per_1000_pushes", 1.21, 0.36, 1.83) == "1.21 [0.36, 1.83] per 1,000"
+    )
+    assert _with_band("contribution", 7768, 7322, 8239) == "¥7,768 [¥7,322, ¥8,239]"
+    assert _with_band("roi", 0.649, 0.612, 0.69) == "64.9% [61.2%, 69.0%]"

@@ -125,7 +125,7 @@ def resume_hint(out) -> Iterator[None]:
 
 
 def print_best(best) -> None:
-    """Print the best lever setting per KPI: parameters, mean and 10–90% band."""
+    """Print the best lever setting per KPI: mean, 10–90% band, then each lever's value."""
     if best is None or best.empty:
         return
     from model import formatting as fmt
@@ -134,13 +134,31 @@ def print_best(best) -> None:
     fixed = {"kpi", "direction", "point", "mean", "median", "p10", "p90", "n"}
     for _, row in best.iterrows():
         kpi = row["kpi"]
-        params = ", ".join(f"{k}={_plain(v)}" for k, v in row.items() if k not in fixed)
         where = "" if row["point"] is None else f" at point {row['point']}"
         print(
             f"  {fmt.kpi_label(kpi)} ({row['direction']} is better): "
-            f"{fmt.format_kpi(kpi, row['mean'])} [{fmt.format_kpi(kpi, row['p10'])}, "
-            f"{fmt.format_kpi(kpi, row['p90'])}]{where}: {params}"
+            f"{_with_band(kpi, row['mean'], row['p10'], row['p90'])}{where}:"
         )
+        for key, value in row.items():
+            if key not in fixed:
+                print(f"    {key} = {_plain(value)}  ({fmt.param_label(key)})")
+
+
+def _with_band(kpi: str, mean: float, low: float, high: float) -> str:
+    """``¥7,768 [¥7,322, ¥8,239]``; a unit written after the number comes once, at the end."""
+    from model import formatting as fmt
+    from model.kpis import KPIS
+
+    texts = [fmt.format_kpi(kpi, v) for v in (mean, low, high)]
+    suffix = SUFFIX_UNITS.get(KPIS[kpi].unit, "")
+    if suffix and all(t.endswith(suffix) for t in texts):
+        bare = [t[: -len(suffix)] for t in texts]
+        return f"{bare[0]} [{bare[1]}, {bare[2]}]{suffix}"
+    return f"{texts[0]} [{texts[1]}, {texts[2]}]"
+
+
+# Units model.formatting writes after the number (¥ and % stay on every number of a band).
+SUFFIX_UNITS = {"per_1000": " per 1,000", "rate": "/member/month"}
 
 
 def print_ranges(ranges) -> None:
