@@ -35,7 +35,7 @@ mean changes the count rarely and by one), Bernoulli by ``u < p``.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 # SplitMix64 (Steele et al. 2014): the golden-ratio increment and Stafford's Mix13 multipliers.
 _G1 = np.uint64(0x9E3779B97F4A7C15)
@@ -173,10 +173,23 @@ def poisson_ppf(u: np.ndarray | float, mean: float) -> np.ndarray:
 
 
 def binomial_ppf(u: float, n: int, p: float) -> int:
-    """One Binomial(n, p) count by inverse CDF of ``u`` (a market-level count: one a day)."""
+    """One Binomial(n, p) count by inverse CDF of ``u`` (a market-level count: one a day).
+
+    The smallest k with P(X ≤ k) ≥ u, searched from the normal approximation's guess with the
+    binomial CDF ``scipy.special.bdtr``: the same count as ``scipy.stats.binom.ppf`` (tested),
+    without importing ``scipy.stats`` (≈ 0.35 s at every command's start).
+    """
     if n <= 0 or p <= 0:
         return 0
-    return int(stats.binom.ppf(u, n, min(p, 1.0)))
+    if p >= 1.0:
+        return int(n)
+    guess = n * p + special.ndtri(u) * np.sqrt(n * p * (1.0 - p))
+    k = int(min(max(np.floor(guess), 0), n))
+    while k > 0 and special.bdtr(k - 1, n, p) >= u:
+        k -= 1
+    while k < n and special.bdtr(k, n, p) < u:
+        k += 1
+    return k
 
 
 def categorical(u: np.ndarray, p: np.ndarray) -> np.ndarray:

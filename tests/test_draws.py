@@ -7,6 +7,9 @@ a correct generator fails a given check with probability 0.001 over the choice o
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -14,6 +17,7 @@ from scipy import stats
 from model import draws
 from model.dynamics import clock
 from model.seeds import KEYED, replicate_seed, stream_keys
+from tests.helpers import ROOT
 
 KEY = np.uint64(0x243F6A8885A308D3)  # fixed stream keys (digits of pi)
 OTHER = np.uint64(0x13198A2E03707344)
@@ -101,9 +105,28 @@ def test_poisson_ppf_is_monotone_in_the_mean():
 
 
 def test_binomial_ppf_equals_scipy():
+    """The same count as scipy.stats.binom.ppf where the model draws one.
+
+    That is a day's new customers of a market: n up to 2·10^7 prospects, a daily probability up
+    to 1%.
+    """
     for u in (1e-6, 0.1, 0.5, 0.93):
         assert draws.binomial_ppf(u, 100_000, 8e-5) == stats.binom.ppf(u, 100_000, 8e-5)
+    rng = np.random.default_rng(4)
+    u = draws.uniform(KEY, np.arange(3000), 0)
+    n = (10 ** rng.uniform(0, 7.3, len(u))).astype(np.int64)
+    p = 10 ** rng.uniform(-8, -2, len(u))
+    ours = [draws.binomial_ppf(float(a), int(b), float(c)) for a, b, c in zip(u, n, p, strict=True)]
+    np.testing.assert_array_equal(ours, stats.binom.ppf(u, n, p).astype(np.int64))
     assert draws.binomial_ppf(0.5, 0, 0.1) == 0
+    assert draws.binomial_ppf(0.5, 10, 1.0) == 10
+
+
+def test_drawing_imports_no_scipy_stats():
+    """scipy.stats costs ≈ 0.35 s at import: the simulator's draws must not need it."""
+    code = "import sys, model.simulation; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stderr
 
 
 def test_categorical_frequencies():
