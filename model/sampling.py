@@ -1,10 +1,11 @@
 """Fixed-size sampling of a day's private-domain decisions: fewer Monte-Carlo surprises.
 
 Who joins after a platform order, who buys or wakes up after a push and who unfollows are
-decisions only a private domain makes: the public-only reference has no draw to pair them with (docs/model.md
-§4.6), so their Monte-Carlo noise reaches a comparison's paired difference whole. Drawn as
-independent Bernoulli trials, a day's number of joiners is binomial, and *which* customers join
-is a simple random sample: both add noise that says nothing about the strategy.
+decisions only a private domain makes: the public-only reference has no draw to pair them with
+(docs/model.md §4.6), so their Monte-Carlo noise reaches a comparison's paired difference
+whole. Drawn as independent Bernoulli trials, a day's number of joiners is binomial, and
+*which* customers join is a simple random sample: both add noise that says nothing about the
+strategy.
 
 Here each decision keeps its customer's own keyed uniform ``u`` (:mod:`model.draws`) and its
 probability ``p``, and the day's deciders are sampled with a fixed size within value classes:
@@ -37,6 +38,10 @@ from model import draws
 # deciders a day in a 1/20 miniature (a class with none that day simply chooses none).
 N_VALUE_CLASSES = 16
 
+# Deciders ranked above this (odds of u over 3 × the odds of p) are not chosen unless their
+# class runs short: P(rank ≤ 3) = 3o/(1 + 3o) ≈ 3p for a small p.
+_CANDIDATE_RANK = 3.0
+
 
 def expected_value(
     lam: np.ndarray, p_drop: np.ndarray, nu: np.ndarray, mean_value_scale: float, days: int
@@ -47,12 +52,20 @@ def expected_value(
     count is (1 − e^(−λ·p·t)) / p (λ·t when p = 0); Gamma-Gamma: mean order value
     ``mean_value_scale`` / ν. Only its ranking is used (the value classes).
     """
-    lam = lam.astype(np.float64)
+    # In place, one market-sized array at a time (this runs over every person at set-up).
+    rate = lam.astype(np.float64)
+    rate *= days
     p = p_drop.astype(np.float64)
-    rate = lam * days
-    with np.errstate(divide="ignore", invalid="ignore"):
-        count = np.where(p > 0, -np.expm1(-rate * p) / p, rate)
-    return count * mean_value_scale / nu.astype(np.float64)
+    value = rate * p
+    np.negative(value, out=value)
+    np.expm1(value, out=value)
+    np.negative(value, out=value)
+    dies = p > 0
+    np.divide(value, p, out=value, where=dies)
+    np.copyto(value, rate, where=~dies)
+    value *= mean_value_scale
+    value /= nu.astype(np.float64)
+    return value
 
 
 def value_classes(expected_value: np.ndarray, n_classes: int = N_VALUE_CLASSES) -> np.ndarray:
@@ -60,7 +73,11 @@ def value_classes(expected_value: np.ndarray, n_classes: int = N_VALUE_CLASSES) 
     if len(expected_value) == 0:
         return np.zeros(0, dtype=np.int8)
     edges = np.quantile(expected_value, np.linspace(0, 1, n_classes + 1)[1:-1])
-    return np.searchsorted(edges, expected_value, side="right").astype(np.int8)
+    # The number of edges at or below each value (searchsorted's side="right"), an edge a pass.
+    classes = np.zeros(len(expected_value), dtype=np.int8)
+    for edge in edges:
+        classes += expected_value >= edge
+    return classes
 
 
 def choose(
@@ -105,15 +122,17 @@ def choose(
     v[present] = draws.to_uniform(draws.word(draws.hash_words(key, present, day), part))
     size = np.floor(expected).astype(np.int64)
     size += v < expected - size
-    # The k smallest ranks of each class, in O(n): a stable sort of small class labels is a
-    # radix sort, and a partial partition finds a class's k smallest without sorting it.
-    by_class = np.argsort(classes, kind="stable")
-    bounds = np.searchsorted(classes[by_class], np.arange(n_classes + 1))
+    # The k smallest ranks of each class. They are among the candidates ranked below
+    # _CANDIDATE_RANK (about 3p of a class's deciders, against the p it chooses) unless a class
+    # has fewer candidates than it chooses, which sends that rare call through all deciders:
+    # either way the same deciders are chosen, and only a few are sorted.
+    candidates = np.flatnonzero(rank <= _CANDIDATE_RANK)
+    if np.any(np.bincount(classes[candidates], minlength=n_classes) < size):
+        candidates = np.arange(n)
+    order = candidates[np.lexsort((rank[candidates], classes[candidates]))]
+    sorted_classes = classes[order]
+    first = np.searchsorted(sorted_classes, np.arange(n_classes))
+    position = np.arange(len(order)) - first[sorted_classes]
     chosen = np.zeros(n, dtype=bool)
-    for c in present:
-        members, k = by_class[bounds[c] : bounds[c + 1]], size[c]
-        if k >= len(members):
-            chosen[members] = True
-        elif k > 0:
-            chosen[members[np.argpartition(rank[members], k - 1)[:k]]] = True
+    chosen[order[position < size[sorted_classes]]] = True
     return chosen & (p > 0.0)
