@@ -14,7 +14,7 @@ pair of strategies, the pairing ratio of one KPI across replicates:
 1 means the pairing buys nothing (the two runs of a replicate are independent), 0 means the
 difference carries no Monte-Carlo noise at all. A bootstrap over replicates gives a 90%
 interval. By default it runs the file's own market sizes (the issue's measure: the main
-comparison at full scale, about 6 minutes on 2 cores); ``--size 200000`` scales the market, the
+comparison at full scale, about 3 minutes on 2 cores); ``--size 200000`` scales the market, the
 initial base, the budget and the daily cap together by 1/5, the shipped market in small, where
 the private strategies' own draws weigh relatively more (higher ratios).
 
