@@ -82,11 +82,13 @@ class PrivateDomainModel(mesa.Model):
        with a hazard convex in fatigue → LAPSED. A share
        ``pull_forward_share`` of push orders replace the member's next spontaneous order (that
        clock is spent without an order); the others are extra. Dormancy after a push order
-       follows the rule after any order: the dropout draw.
+       follows the rule after any order: the dropout draw. Who buys, wakes up or unfollows
+       is sampled with a fixed size within value classes (``model/sampling.py``).
     5. **Diversion**: each platform order carries an invitation; PUBLIC buyers (and LAPSED
        ones after a cooldown, at a lower rate) join with a probability rising in the red
-       packet; joiners need a seat with an account or guide (hired or refused per the mode)
-       and are put in a community group, refilling free seats in existing groups first.
+       packet (the day's joiners sampled with a fixed size within value classes); joiners
+       need a seat with an account or guide (hired or refused per the mode) and are put in a
+       community group, refilling free seats in existing groups first.
     6. **Referral**: members' purchases (steps 3–4) send Poisson invitations; each converts a
        prospect with a probability scaled by the prospects left (mixed) or reaching only the
        inviter's prospect neighbours (graph). Referred customers join PRIVATE with a first order.
