@@ -25,7 +25,7 @@ Each customer's chance is the model's ``p``; what goes is the binomial spread of
 count and the luck of the draw across value classes. A customer far below the threshold is
 chosen whatever a few others do, so two private strategies still pair decision by decision: the
 threshold moves only as much as the day's set of deciders differs. On the main comparison this
-cut the spread of the paired difference from public-only by 13–26% (README, *Pairing*).
+cut the spread of the paired difference from public-only by 12–26% (README, *Pairing*).
 """
 
 from __future__ import annotations
