@@ -4,6 +4,7 @@
     python benchmarks/pairing.py --size 200000          # a 1/5-scale miniature (quicker)
     python benchmarks/pairing.py --metric revenue --workers 1
     python benchmarks/pairing.py --decompose            # where the rest comes from
+    python benchmarks/pairing.py --decompose --by-stream --replicates 40  # by decision (~20 min)
 
 Runs a comparison file (default: the main job, ``scenarios/compare_operating_modes.toml``)
 through :func:`model.compare.run_comparison` with common random numbers and prints, for every
@@ -23,8 +24,12 @@ reference comes from. A private strategy makes draws the public-only reference n
 (who joins, who answers or leaves after a push, who is referred): re-running each private
 strategy with only those streams re-keyed gives A', and var(A − A')/2 estimates the variance
 those draws alone add (no pairing can remove it: the reference has nothing to pair them with).
-The rest of var(A − B) is how much the strategy's expected effect differs from one market draw
-to another. Figures only: nothing here asserts.
+The rest of var(A − B) comes from draws both runs make: once a member's path parts from their
+public-only twin (a push order, a dropout that happens in one run only), their later purchases,
+dropouts and returns are drawn at counters the other run never reaches; and the strategy's
+effect varies with the luck both runs share. ``--by-stream`` also re-keys each decision's draws
+alone (who joins, push answers, unfollows, order channels, referrals). Figures only: nothing
+here asserts.
 """
 
 from __future__ import annotations
@@ -48,16 +53,18 @@ from model.execution import map_runs, open_executor  # noqa: E402
 MAIN_JOB = ROOT / "scenarios" / "compare_operating_modes.toml"
 SHIPPED_SIZE = 1_000_000  # the baseline's market; the scale below is relative to it
 # Draws that only a private domain makes (model/seeds.py): the reference has no counterpart.
-PRIVATE_ONLY_KEYS = (
-    "channel",
-    "push_response",
-    "unfollow",
-    "join",
-    "referral",
-    "referral_invite",
-    "pull_forward",
+# Grouped by the decision they draw: (keyed streams, set-up generators).
+PRIVATE_ONLY_STREAMS = {
+    "join": (("join",), ()),
+    "push": (("push_response", "pull_forward"), ()),
+    "unfollow": (("unfollow",), ()),
+    "channel": (("channel",), ()),
+    "referral": (("referral", "referral_invite"), ("referral_queue",)),
+}
+EVERY_PRIVATE_STREAM = (
+    tuple(k for keys, _ in PRIVATE_ONLY_STREAMS.values() for k in keys),
+    tuple(g for _, generators in PRIVATE_ONLY_STREAMS.values() for g in generators),
 )
-PRIVATE_ONLY_GENERATORS = ("referral_queue",)
 
 
 def miniature(size: int) -> dict[str, float | int]:
@@ -90,18 +97,18 @@ def _other(seed: np.random.SeedSequence) -> np.random.SeedSequence:
 
 
 def rekeyed_run(task: tuple) -> float:
-    """One run with the private-only streams drawn from another seed (for ``--decompose``)."""
+    """One run with some private-only streams drawn from another seed (for ``--decompose``)."""
     import model.simulation as simulation
 
-    scenario, seed, metric = task
+    scenario, seed, metric, (rekeyed, regenerated) = task
     keys, generators = seeds.stream_keys, seeds.spawn_generators
     simulation.stream_keys = lambda s: {
         **keys(s),
-        **{k: v for k, v in keys(_other(s)).items() if k in PRIVATE_ONLY_KEYS},
+        **{k: v for k, v in keys(_other(s)).items() if k in rekeyed},
     }
     simulation.spawn_generators = lambda s: {
         **generators(s),
-        **{k: v for k, v in generators(_other(s)).items() if k in PRIVATE_ONLY_GENERATORS},
+        **{k: v for k, v in generators(_other(s)).items() if k in regenerated},
     }
     try:
         return simulate(scenario, seed).kpis[metric]
@@ -110,7 +117,12 @@ def rekeyed_run(task: tuple) -> float:
 
 
 def decompose(args, overrides, table, reference: str) -> None:
-    """Print, per private strategy, the part of var(A − reference) its own draws add."""
+    """Print, per private strategy, the part of var(A − reference) its own draws add.
+
+    With ``--by-stream``, also each group of :data:`PRIVATE_ONLY_STREAMS` re-keyed alone. A
+    group's figure includes what its draws set off downstream (re-keying who joins also changes
+    who is pushed), so the groups' shares overlap and may add up to more than the whole.
+    """
     spec = load_comparison(
         args.comparison,
         replicates=args.replicates,
@@ -119,36 +131,47 @@ def decompose(args, overrides, table, reference: str) -> None:
         market_overrides=overrides,
     )
     names = [s for s in table.columns if s != reference]
+    groups = {"all of them": EVERY_PRIVATE_STREAM}
+    if args.by_stream:
+        groups.update(PRIVATE_ONLY_STREAMS)
     tasks = [
         (
-            name,
+            (name, group),
             i,
-            (spec.strategy(name).scenario, seeds.replicate_seed(spec.root_seed, i), args.metric),
+            (
+                spec.strategy(name).scenario,
+                seeds.replicate_seed(spec.root_seed, i),
+                args.metric,
+                streams,
+            ),
         )
         for name in names
+        for group, streams in groups.items()
         for i in table.index
     ]
-    again: dict[tuple[str, int], float] = {}
+    again: dict[tuple[str, str, int], float] = {}
     with open_executor(workers=args.workers) as executor:
-        for (name, i, _), outcome in map_runs(executor, _run_task, tasks):
+        for ((name, group), i, _), outcome in map_runs(executor, _run_task, tasks):
             if outcome.ok:
-                again[(name, i)] = outcome.value
-    print(f"\nre-keyed: {', '.join(PRIVATE_ONLY_KEYS + PRIVATE_ONLY_GENERATORS)}")
+                again[(name, group, i)] = outcome.value
+    keys, generators = EVERY_PRIVATE_STREAM
+    print(f"\nre-keyed: {', '.join(keys + generators)}")
     print(
-        f"{'A':>14} {'sd(A−B)':>12} {'from A-only draws':>18} {'share of var':>13} "
-        f"{'ratio without them':>19}"
+        f"{'A':>14} {'re-keyed':>12} {'sd(A−B)':>10} {'from these draws':>17} "
+        f"{'share of var':>13} {'ratio without them':>19}"
     )
     b = table[reference].to_numpy()
     for name in names:
         a = table[name].to_numpy()
-        a2 = np.array([again[(name, i)] for i in table.index])
         var_diff = np.var(a - b, ddof=1)
-        own = np.var(a - a2, ddof=1) / 2
-        rest = np.sqrt(max(var_diff - own, 0.0) / (np.var(a, ddof=1) + np.var(b, ddof=1)))
-        print(
-            f"{name:>14} {np.sqrt(var_diff):>12,.0f} {np.sqrt(own):>18,.0f} "
-            f"{own / var_diff:>13.0%} {rest:>19.3f}"
-        )
+        for group in groups:
+            a2 = np.array([again[(name, group, i)] for i in table.index])
+            own = np.var(a - a2, ddof=1) / 2
+            rest = np.sqrt(max(var_diff - own, 0.0) / (np.var(a, ddof=1) + np.var(b, ddof=1)))
+            print(
+                f"{name:>14} {group:>12} {np.sqrt(var_diff):>10,.0f} {np.sqrt(own):>17,.0f} "
+                f"{own / var_diff:>13.0%} {rest:>19.3f}"
+            )
 
 
 def _run_task(task: tuple) -> float:
@@ -168,6 +191,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None, help="root seed (default: the file's)")
     parser.add_argument(
         "--decompose", action="store_true", help="split the rest into own draws and market"
+    )
+    parser.add_argument(
+        "--by-stream",
+        action="store_true",
+        help="with --decompose: also each private-only decision's draws alone",
     )
     args = parser.parse_args()
 
