@@ -275,12 +275,88 @@ def test_constraints_hold_in_every_recommended_point(tmp_path):
     assert rec.fresh.constraints["max_marketing_spend_yuan"] <= 8000.0
     assert rec.fresh.constraints["max_headcount"] <= 5
     assert rec.trial.assessment.constraints["max_marketing_spend_yuan"] <= 8000.0
-    # The spend binds: the red packet sits just under the cap of ≈ ¥8.
-    # (The cap is 8 − 0.05 × the block's mean noise, whose sd is 0.025: within 8 ± 0.1.)
+    # The spend binds: the red packet sits just under the cap of ≈ ¥8. (The cap is 8 minus
+    # the block's mean noise / 1,000, sd 0.025, minus the search's room, about t(3) × 0.05 ×
+    # √(1/4 + 1/4) ≈ 0.08 with four fresh cells: within 7.5 and 8.1.)
     assert 7.5 <= rec.candidate["diversion.incentive_yuan"] <= 8.1
     for c in result.confirmation.candidates:
         if c.recommendable:
             assert all(v <= 0 for v in c.fresh.violations.values())
+
+
+def test_margin_room_is_the_one_sided_student_prediction_bound():
+    from scipy import stats
+
+    from model.optimize.objective import Margin
+
+    # Three clusters of two cells: cluster means 10, 12 and 17; six fresh clusters.
+    cells = np.array([9.0, 11.0, 12.0, 12.0, 16.0, 18.0])
+    margin = Margin(np.array([0, 0, 1, 1, 2, 2]), fresh_clusters=6)
+    s = np.std([10.0, 12.0, 17.0], ddof=1)
+    expected = stats.t.ppf(0.95, 2) * s * math.sqrt(1 / 3 + 1 / 6)
+    assert margin.room(cells) == pytest.approx(expected, rel=1e-12)
+    assert margin.room(cells) == pytest.approx(7.444, abs=1e-3)
+    # One cluster has no spread to go on; equal clusters need no room.
+    assert Margin(np.zeros(6, dtype=int), fresh_clusters=6).room(cells) == 0.0
+    assert margin.room(np.full(6, 5.0)) == 0.0
+
+
+DRAW_SPEND_SD = 300.0  # yuan of spend that one market draw shifts for every candidate
+
+
+def drawn_spend(candidate, cell):
+    """Best red packet ¥12; spend ¥1,000 per yuan of it, shifted by the market draw."""
+    x = candidate.get("diversion.incentive_yuan", 3.0)
+    market = float(np.random.default_rng([cell.root_seed, 7]).normal(0, DRAW_SPEND_SD))
+    return {
+        "kpis": {
+            "contribution": 100 - (x - 12.0) ** 2,
+            "cost_marketing": 1000.0 * x + market + _noise(cell, 50),
+        }
+    }
+
+
+def test_the_search_keeps_room_so_its_pick_keeps_a_binding_limit_on_fresh_cells(
+    tmp_path, monkeypatch
+):
+    """Spend ≤ ¥8,000 binds (the best red packet, ¥12, spends ¥12,000).
+
+    The search's pick sits where its block's mean spend plus the room meets the limit, so the
+    fresh block's mean keeps the limit unless ē_fresh − ē_search exceeds the one-sided 95%
+    Student prediction bound: in at least 95% of searches (more when the pick lands a little
+    inside). Without the room the pick sits on the limit or a little inside it, and the fresh
+    cells break it far more often (measured: 39 of 40 picks keep it with the room, 29 without).
+    """
+    from model.optimize import runner
+
+    def picks_keeping_the_limit(n: int) -> int:
+        kept = 0
+        for seed in range(n):
+            spec = optimize.load_spec(
+                write_spec(
+                    tmp_path / f"s{seed}.toml",
+                    RED_PACKET,
+                    budget_evals=24,
+                    market=NO_ADS,
+                    root_seed=100 + seed,
+                    draws=3,
+                    replicates=2,
+                    confirm={"draws": 6, "replicates": 2, "root_seed": 900 + seed},
+                    constraints={"max_marketing_spend_yuan": 8000.0},
+                )
+            )
+            first = optimize.run(spec, evaluator=FunctionEvaluator(drawn_spend))
+            pick = first.confirmation.candidates[0]
+            kept += pick.fresh.constraints["max_marketing_spend_yuan"] <= 8000.0
+        return kept
+
+    n = 40
+    # Binomial(40, 0.95): P(X ≤ 33) ≈ 0.0005.
+    assert picks_keeping_the_limit(n) >= 34
+    # The control: without the room the same assertion fails (the picks keep it at a rate of
+    # about 0.7, for which P(X ≥ 34) ≈ 0.02), so the room is what keeps the limit.
+    monkeypatch.setattr(runner, "Margin", lambda *args, **kwargs: None)
+    assert picks_keeping_the_limit(n) < 34
 
 
 def test_payback_constraint_against_public_only(tmp_path):

@@ -75,6 +75,16 @@ class Block:
         return np.array([c.draw for c in self.cells])
 
     @property
+    def clusters(self) -> np.ndarray:
+        """The cluster of each cell: its market draw, or the cell itself on one market.
+
+        Cells of one draw share a market, so they are not independent; a standard error over a
+        block counts its clusters, as the confirmation's bootstrap resamples them.
+        """
+        draws = self.draws
+        return draws if np.unique(draws).size > 1 else np.arange(draws.size)
+
+    @property
     def drawn(self) -> bool:
         """Whether the markets are draws (False: the base market only, ``draws = 0``)."""
         return len(self.draw_table.columns) > 2  # draw, seed and the drawn parameters

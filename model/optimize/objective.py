@@ -1,4 +1,9 @@
-"""What a candidate scores on a block: the risk measure of the objective and its constraints."""
+"""What a candidate scores on a block: the risk measure of the objective and its constraints.
+
+A search judges a limit with room to spare (:class:`Margin`): the candidates it hands to the
+confirmation must keep each limit there too, on fresh cells, not only on the cells they were
+picked on.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import special
 
 from model.optimize.evaluate import Evaluation
 from model.optimize.risk import cvar, in_unit, payback_day, risk_score, scores
@@ -27,7 +33,9 @@ class Assessment:
         p10, p90: the 10th and 90th percentiles of the KPI over cells.
         constraints: each constraint's measured value (mean over cells; payback day), in the
             file's units (a miniature's money scaled back to full size).
-        violations: how far each constraint is exceeded (≤ 0: kept).
+        violations: how far each constraint is exceeded (≤ 0: kept), in the run's units,
+            with the margin's room added where the objective has a :class:`Margin`.
+        room: the margin's room below each limit, in the file's units (0 without a margin).
         error: why the candidate has no score (an invalid scenario, a run that raised).
     """
 
@@ -39,6 +47,7 @@ class Assessment:
     p90: float
     constraints: dict[str, float] = field(default_factory=dict)
     violations: dict[str, float] = field(default_factory=dict)
+    room: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -52,14 +61,51 @@ class Assessment:
 
 
 @dataclass(frozen=True)
+class Margin:
+    """The room a search keeps below each limit on a mean, so that its picks keep it when fresh.
+
+    The search block's mean ``m`` of a constrained KPI and the confirmation's mean on fresh
+    cells are two estimates of one expectation. With ``s`` the standard deviation of the
+    search block's cluster means (its market draws; its cells when the market is not drawn),
+    ``k`` search clusters and ``k'`` fresh ones, the fresh mean lies below
+
+        m + t · s · √(1/k + 1/k'),   t the one-sided ``level`` Student quantile on k − 1 df,
+
+    with probability ``level`` (a prediction bound). A search counts a candidate as keeping a
+    limit only when that bound does, so a candidate it finds on a binding limit is not refused
+    on the fresh cells half the time. A block with one cluster has no spread to go on: no room.
+
+    Attributes:
+        clusters: the search block's cluster of each cell.
+        fresh_clusters: how many clusters the fresh block has.
+        level: the chance that the fresh mean keeps a limit the search kept.
+    """
+
+    clusters: np.ndarray
+    fresh_clusters: int
+    level: float = 0.95
+
+    def room(self, cells: np.ndarray) -> float:
+        """The room below a limit for a KPI with these per-cell values (0 with one cluster)."""
+        labels, where = np.unique(self.clusters, return_inverse=True)
+        k = len(labels)
+        if k < 2 or self.fresh_clusters < 1:
+            return 0.0
+        means = np.bincount(where, weights=cells) / np.bincount(where)
+        t = float(special.stdtrit(k - 1, self.level))
+        return t * float(np.std(means, ddof=1)) * math.sqrt(1.0 / k + 1.0 / self.fresh_clusters)
+
+
+@dataclass(frozen=True)
 class Objective:
-    """The objective KPI, its direction and risk measure, and the constraints."""
+    """The objective KPI, its direction and risk measure, the constraints and their margin."""
 
     kpi: str
     direction: str
     risk: str = "mean"
     alpha: float = 0.2
     constraints: tuple[Constraint, ...] = ()
+    margin: Margin | None = None
 
     @property
     def needs_series(self) -> bool:
@@ -77,9 +123,11 @@ class Objective:
         error = None
         if not math.isfinite(score):
             error = f"{self.kpi} is undefined (n/a) in some cells"
-        measured, violations = {}, {}
+        measured, violations, room = {}, {}, {}
         for c in self.constraints:
+            extra = 0.0
             if c.kpi == "payback":
+                # A day read off the mean curve: no per-cell spread to keep room for.
                 ref_cum = reference.cum if reference is not None else None
                 value = payback_day(ev.cum, ref_cum)
             else:
@@ -87,9 +135,13 @@ class Objective:
                 if c.kpi in UNDEFINED_MEANS:
                     cells = np.where(np.isnan(cells), UNDEFINED_MEANS[c.kpi], cells)
                 value = float(np.mean(cells)) if not np.isnan(cells).any() else float("inf")
+                if self.margin is not None and math.isfinite(value):
+                    extra = self.margin.room(cells)
             # Shown in the file's units (a miniature's money × 1/scale); judged in the run's.
-            measured[c.name] = value * c.shown / c.limit if c.limit else value
-            violations[c.name] = value - c.limit
+            to_file = c.shown / c.limit if c.limit else 1.0
+            measured[c.name] = value * to_file
+            room[c.name] = extra * to_file
+            violations[c.name] = value + extra - c.limit
         ok = not np.isnan(values).any()
         return Assessment(
             score=score,
@@ -100,5 +152,6 @@ class Objective:
             p90=float(np.quantile(values, 0.9)) if ok else nan,
             constraints=measured,
             violations=violations,
+            room=room,
             error=error,
         )

@@ -290,7 +290,10 @@ def render_report(result, images: dict[str, Path]) -> str:
         "<h2>Search</h2>",
         f"<p>{s['search']['candidates']} candidates on {s['search']['block']['cells']} cells "
         f"({result.search_block.grid}, root seed {s['search']['block']['root_seed']}); "
-        f"{s['search']['feasible']} met every constraint. Runs: {_e(json.dumps(s['runs']))}. "
+        f"{s['search']['feasible']} met every constraint with room to spare: a limit on a mean "
+        "counts as kept in the search only if its one-sided 95% prediction bound for the "
+        "fresh cells keeps it (the room is in <code>trace.csv</code>, columns "
+        f"<code>room.*</code>). Runs: {_e(json.dumps(s['runs']))}. "
         "Every candidate is in <code>trace.csv</code>.</p>",
         "<h2>Provenance</h2>",
         f"<pre>{_e(json.dumps(s, indent=2, ensure_ascii=False, default=str))}</pre>",
