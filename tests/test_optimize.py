@@ -291,13 +291,13 @@ def test_margin_room_is_the_one_sided_student_prediction_bound():
 
     # Three clusters of two cells: cluster means 10, 12 and 17; six fresh clusters.
     cells = np.array([9.0, 11.0, 12.0, 12.0, 16.0, 18.0])
-    margin = Margin(np.array([0, 0, 1, 1, 2, 2]), fresh_clusters=6)
+    margin = Margin((0, 0, 1, 1, 2, 2), fresh_clusters=6)
     s = np.std([10.0, 12.0, 17.0], ddof=1)
     expected = stats.t.ppf(0.95, 2) * s * math.sqrt(1 / 3 + 1 / 6)
     assert margin.room(cells) == pytest.approx(expected, rel=1e-12)
     assert margin.room(cells) == pytest.approx(7.444, abs=1e-3)
     # One cluster has no spread to go on; equal clusters need no room.
-    assert Margin(np.zeros(6, dtype=int), fresh_clusters=6).room(cells) == 0.0
+    assert Margin((0,) * 6, fresh_clusters=6).room(cells) == 0.0
     assert margin.room(np.full(6, 5.0)) == 0.0
 
 

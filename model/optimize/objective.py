@@ -81,13 +81,13 @@ class Margin:
         level: the chance that the fresh mean keeps a limit the search kept.
     """
 
-    clusters: np.ndarray
+    clusters: tuple[int, ...]
     fresh_clusters: int
     level: float = 0.95
 
     def room(self, cells: np.ndarray) -> float:
         """The room below a limit for a KPI with these per-cell values (0 with one cluster)."""
-        labels, where = np.unique(self.clusters, return_inverse=True)
+        labels, where = np.unique(np.asarray(self.clusters), return_inverse=True)
         k = len(labels)
         if k < 2 or self.fresh_clusters < 1:
             return 0.0

@@ -380,7 +380,7 @@ def _optimise(
     )
     # The search keeps room below each limit on a mean, so its best few keep the limits on the
     # fresh cells too; the confirmation then judges the plain mean there.
-    margin = Margin(search_block.clusters, len(np.unique(fresh.clusters)))
+    margin = Margin(tuple(search_block.clusters.tolist()), len(np.unique(fresh.clusters)))
     trials = search(
         spec.space,
         dataclasses.replace(objective, margin=margin),
